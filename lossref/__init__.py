@@ -1,0 +1,23 @@
+"""lossref: reference implementations of deep-learning losses.
+
+torch-style signatures (functional and ``nn.Module`` forms), written from torch primitives,
+numerically stable, each checked against torch's kernels and a high-precision sympy/mpmath oracle.
+
+Examples:
+    >>> import torch, lossref
+    >>> logits = torch.tensor([[1.5, -0.3], [-2.0, 0.7]])
+    >>> labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> round(lossref.binary_cross_entropy_with_logits(logits, labels).item(), 4)
+    0.3215
+"""
+
+from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+]

@@ -1,0 +1,138 @@
+"""The one list of losses that tests, benchmarks and the book iterate over.
+
+Adding a loss to lossref means adding one :class:`LossSpec` to :data:`LOSSES`: its function, its
+module, its torch counterpart (if any), its sympy definition and a generator of valid inputs.
+
+Examples:
+    >>> from lossref.registry import LOSSES, get
+    >>> [spec.name for spec in LOSSES]
+    ['binary_cross_entropy', 'binary_cross_entropy_with_logits']
+    >>> spec = get("binary_cross_entropy_with_logits")
+    >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
+    >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
+    (['pos_weight', 'weight'], ())
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
+
+if TYPE_CHECKING:  # sympy is an optional extra
+    from lossref.symbolic import SymbolicLoss
+
+__all__ = ["LossInputs", "LossSpec", "LOSSES", "get"]
+
+
+@dataclass(frozen=True)
+class LossInputs:
+    """One valid call: ``function(input, target, **options)`` == ``module(**options)(input, target)``."""
+
+    input: Tensor
+    target: Tensor
+    options: dict[str, Tensor] = field(default_factory=dict)
+
+    def to(self, device: torch.device | str) -> "LossInputs":
+        return LossInputs(
+            self.input.to(device), self.target.to(device), {k: v.to(device) for k, v in self.options.items()}
+        )
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Everything the project knows about one loss."""
+
+    name: str
+    function: Callable[..., Tensor]
+    module: type[nn.Module]
+    #: torch's own implementation with the same signature, or ``None`` where torch has none
+    torch_function: Optional[Callable[..., Tensor]]
+    #: what ``input`` holds
+    domain: Literal["logits", "probabilities"]
+    #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU
+    generate: Callable[[Sequence[int], torch.Generator, torch.dtype, bool], LossInputs]
+    #: name of the :class:`~lossref.symbolic.SymbolicLoss` in :mod:`lossref.symbolic`
+    symbolic_name: str
+
+    @property
+    def symbolic(self) -> "SymbolicLoss":
+        """The sympy definition (imports sympy on first use)."""
+        return getattr(importlib.import_module("lossref.symbolic"), self.symbolic_name)
+
+    def make_inputs(
+        self,
+        shape: Sequence[int],
+        *,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+        weighted: bool = False,
+    ) -> LossInputs:
+        """Seeded valid inputs, made on the CPU and then moved, so every device sees the same numbers."""
+        generator = torch.Generator().manual_seed(seed)
+        return self.generate(tuple(shape), generator, dtype, weighted).to(device)
+
+
+def _soft_and_hard_targets(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """Half hard 0/1 labels, half soft labels in (0, 1)."""
+    soft = torch.rand(shape, generator=g, dtype=dtype)
+    hard = torch.rand(shape, generator=g, dtype=dtype) < 0.5
+    return torch.where(torch.rand(shape, generator=g) < 0.5, hard.to(dtype), soft)
+
+
+def _last_dim_weight(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """A positive weight of shape (shape[-1],), which broadcasts along the last dimension."""
+    return 0.5 + 2 * torch.rand(shape[-1:], generator=g, dtype=dtype)
+
+
+def _bce_inputs(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool) -> LossInputs:
+    probs = torch.sigmoid(3 * torch.randn(shape, generator=g, dtype=dtype))
+    options = {"weight": _last_dim_weight(shape, g, dtype)} if weighted else {}
+    return LossInputs(probs, _soft_and_hard_targets(shape, g, dtype), options)
+
+
+def _bce_logits_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    options = {}
+    if weighted:
+        options = {"weight": _last_dim_weight(shape, g, dtype), "pos_weight": _last_dim_weight(shape, g, dtype)}
+    return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype), options)
+
+
+LOSSES: tuple[LossSpec, ...] = (
+    LossSpec(
+        name="binary_cross_entropy",
+        function=binary_cross_entropy,
+        module=BCELoss,
+        torch_function=F.binary_cross_entropy,
+        domain="probabilities",
+        generate=_bce_inputs,
+        symbolic_name="BCE",
+    ),
+    LossSpec(
+        name="binary_cross_entropy_with_logits",
+        function=binary_cross_entropy_with_logits,
+        module=BCEWithLogitsLoss,
+        torch_function=F.binary_cross_entropy_with_logits,
+        domain="logits",
+        generate=_bce_logits_inputs,
+        symbolic_name="BCE_WITH_LOGITS",
+    ),
+)
+
+
+def get(name: str) -> LossSpec:
+    """The spec of the loss called ``name``."""
+    for spec in LOSSES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no loss named {name!r}; known: {[s.name for s in LOSSES]}")
