@@ -150,8 +150,9 @@ def binary_cross_entropy_with_logits(
     :math:`-4.25 \cdot 10^{-18}`); lossref gets both to within a few ulp, in float32 and float64.
 
     Non-finite input: NaN in ``input`` or ``target`` gives NaN. A logit of :math:`\pm\infty` gives
-    :math:`+\infty` where the target puts weight on the wrong side and NaN where it agrees exactly
-    (:math:`0 \cdot \infty`), as torch's kernel does; a finite result is never made up.
+    :math:`+\infty` where the target puts weight on the wrong side (torch gives NaN for
+    :math:`-\infty`), and NaN where the target agrees exactly (:math:`0 \cdot \infty`, as in torch);
+    a finite result is never made up.
 
     Args:
         input: logits :math:`x`, any shape, floating dtype.

@@ -1,0 +1,22 @@
+import pytest
+import torch
+from hypothesis import settings
+
+from lossref.registry import LOSSES
+
+# CI runs a bounded sample of the property tests; `HYPOTHESIS_PROFILE=exhaustive` runs many more.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None)
+settings.register_profile("exhaustive", max_examples=2000, deadline=None)
+settings.load_profile("ci")
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=CUDA)])
+def device(request) -> str:
+    return request.param
+
+
+@pytest.fixture(params=LOSSES, ids=lambda s: s.name)
+def spec(request):
+    return request.param
