@@ -205,12 +205,66 @@ def binary_cross_entropy_with_logits(
         _check_weight(pos_weight, "pos_weight", input, hint)
     check_reduction(reduction)
 
-    positive = target if pos_weight is None else target * pos_weight
-    # -(c*y*log(sigmoid(x)) + (1-y)*log(sigmoid(-x))): both log-sigmoids are accurate everywhere
-    loss = torch.addcmul((target - 1) * F.logsigmoid(-input), positive, F.logsigmoid(input), value=-1)
-    if weight is not None:
-        loss = loss * weight
-    return reduce(loss, reduction)
+    return reduce(_BCEWithLogits.apply(input, target, weight, pos_weight), reduction)
+
+
+class _BCEWithLogits(torch.autograd.Function):
+    r"""Elementwise BCE of logits with the derived gradient as its backward.
+
+    With :math:`h = [x \ge 0]`, :math:`s = \sigma(-|x|) \le \tfrac12`,
+    :math:`l = \operatorname{softplus}(-|x|)`, :math:`k = 1 - y + c y` and
+    :math:`a = h (1 - y) - (1 - h) c y`:
+
+    .. math::
+        \ell = w (a x + k l), \qquad
+        \partial \ell / \partial x = w (a - \operatorname{sign}(x)\, k s).
+
+    :math:`a x \ge 0` and :math:`k l > 0`, so the value is a sum of non-negative terms, and the gradient
+    is :math:`(1 - y) - k s` or :math:`-c y + k s` with :math:`s \le \tfrac12`: nothing cancels for
+    hard targets. The local derivative is formed in the forward pass while ``|x|`` is at hand, so the
+    backward is one multiplication.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor]) -> Tensor:  # type: ignore[override]
+        step = x >= 0
+        if c is None:
+            k = None
+            a = y.neg().add_(step)
+        else:
+            cy = c * y
+            k = (1 - y).add_(cy)
+            a = (1 - y).mul_(step).sub_(cy.mul(~step))
+        neg_abs_x = x.abs().neg_()
+        loss = F.softplus(neg_abs_x)  # exact for arguments <= 0 (softplus's threshold is for > 20)
+        if k is not None:
+            loss.mul_(k)
+        loss.addcmul_(a, x)
+        derivative = None
+        if ctx.needs_input_grad[0]:
+            ks = neg_abs_x.sigmoid_().copysign_(x)  # sign(x) * sigma(-|x|)
+            derivative = a.sub_(ks if k is None else ks.mul_(k))
+        ctx.save_for_backward(x, y, w, c, derivative)
+        return loss if w is None else loss.mul_(w)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        x, y, w, c, derivative = ctx.saved_tensors
+        gw = g if w is None else g * w
+        grad_x = grad_y = grad_w = grad_c = None
+        if ctx.needs_input_grad[0]:
+            grad_x = derivative * gw
+        if any(ctx.needs_input_grad[1:]):
+            sp_pos = F.logsigmoid(-x).neg_()  # softplus(x)
+            sp_neg = F.logsigmoid(x).neg_()  # softplus(-x)
+            if ctx.needs_input_grad[1]:
+                grad_y = gw * (sp_neg - sp_pos if c is None else c * sp_neg - sp_pos)
+            if ctx.needs_input_grad[2]:
+                unweighted = y * sp_neg * (1 if c is None else c) + (1 - y) * sp_pos
+                grad_w = (g * unweighted).sum_to_size(w.shape)
+            if ctx.needs_input_grad[3]:
+                grad_c = (gw * y * sp_neg).sum_to_size(c.shape)
+        return grad_x, grad_y, grad_w, grad_c
 
 
 class BCELoss(_WeightedLoss):

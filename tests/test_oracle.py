@@ -3,8 +3,9 @@
 The oracle evaluates the textbook formula of :mod:`lossref.symbolic` in mpmath at whatever precision
 makes it exact; the implementation evaluates a rewritten, stable form in float32/float64. Errors are
 measured relative to the exact value (for the gradient: relative to the sum of the magnitudes of its
-terms, which is the gradient itself for hard targets), with a floor at the dtype's smallest normal
-number, below which no float carries relative precision.
+terms, which is the gradient itself for hard targets). Results below the dtype's smallest normal
+number carry no relative precision and may be flushed to zero (GPUs do), so an absolute error up to
+that number is allowed: pass means ``|error| <= tol * |scale| + tiny``.
 """
 
 import functools
@@ -39,9 +40,10 @@ def oracle_grid(name: str):
     return [(pt, spec.symbolic.oracle(**pt)) for pt in points]
 
 
-def relative_errors(computed, exact, scale, tiny):
+def relative_errors(computed, exact, scale, floor):
+    """|computed - exact| / max(|scale|, floor), in exact arithmetic."""
     with mpmath.workdps(40):
-        return [abs(mpmath.mpf(float(c)) - e) / max(abs(s), tiny) for c, e, s in zip(computed, exact, scale)]
+        return [abs(mpmath.mpf(float(c)) - e) / max(abs(s), floor) for c, e, s in zip(computed, exact, scale)]
 
 
 @pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
@@ -54,9 +56,9 @@ def test_value_and_gradient_match_oracle(spec, dtype):
     loss = spec.function(x, target, reduction="none", **args)
     loss.sum().backward()
     assert torch.isfinite(loss).all() and torch.isfinite(x.grad).all()
-    tiny = mpmath.mpf(torch.finfo(dtype).tiny)
-    value_err = relative_errors(loss.tolist(), [r.value for _, r in grid], [r.value for _, r in grid], tiny)
-    grad_err = relative_errors(x.grad.tolist(), [r.grad for _, r in grid], [r.grad_scale for _, r in grid], tiny)
+    floor = mpmath.mpf(torch.finfo(dtype).tiny) / TOL[dtype]
+    value_err = relative_errors(loss.tolist(), [r.value for _, r in grid], [r.value for _, r in grid], floor)
+    grad_err = relative_errors(x.grad.tolist(), [r.grad for _, r in grid], [r.grad_scale for _, r in grid], floor)
     worst_value = max(range(len(grid)), key=lambda i: value_err[i])
     worst_grad = max(range(len(grid)), key=lambda i: grad_err[i])
     assert value_err[worst_value] <= TOL[dtype], f"value at {grid[worst_value][0]}: rel. error {value_err[worst_value]}"

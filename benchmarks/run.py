@@ -1,0 +1,107 @@
+"""Forward+backward time and memory of every registry loss: lossref vs torch, side by side.
+
+Run: ``python benchmarks/run.py`` (add ``--device cuda`` on a GPU machine). Machines are noisy, so
+only the ratios measured in one run mean anything; absolute times are printed for context.
+
+Memory is the bytes autograd saves for the backward pass (exact and device-independent) and, on
+CUDA, the peak allocated during one forward+backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+from torch.utils import benchmark
+
+from lossref.registry import LOSSES, LossInputs, LossSpec
+
+
+@dataclass
+class Measurement:
+    loss: str
+    impl: str
+    numel: int
+    seconds: float
+    saved_bytes: int
+    peak_bytes: Optional[int]
+
+
+def _step(fn: Callable, inputs: LossInputs) -> Callable[[], None]:
+    x = inputs.input.detach().clone().requires_grad_(True)
+
+    def step() -> None:
+        x.grad = None
+        fn(x, inputs.target, **inputs.options).backward()
+
+    return step
+
+
+def _saved_bytes(fn: Callable, inputs: LossInputs) -> int:
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    x = inputs.input.detach().clone().requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(x, inputs.target, **inputs.options)
+    return sum(seen.values())
+
+
+def measure(spec: LossSpec, impl: str, fn: Callable, inputs: LossInputs, min_time: float) -> Measurement:
+    step = _step(fn, inputs)
+    step()  # warm-up
+    cuda = inputs.input.is_cuda
+    peak = None
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - base
+    timer = benchmark.Timer(stmt="step()", globals={"step": step})
+    seconds = timer.blocked_autorange(min_run_time=min_time).median
+    return Measurement(spec.name, impl, inputs.input.numel(), seconds, _saved_bytes(fn, inputs), peak)
+
+
+def run(sizes: list[int], device: str, min_time: float, weighted: bool, out=sys.stdout) -> list[Measurement]:
+    rows: list[Measurement] = []
+    specs = [s for s in LOSSES if s.torch_function is not None]
+    total = len(specs) * len(sizes)
+    for i, spec in enumerate(specs):
+        for j, n in enumerate(sizes):
+            print(f"[{i * len(sizes) + j + 1}/{total}] {spec.name}, {n} elements", file=sys.stderr, flush=True)
+            inputs = spec.make_inputs((n // 1000, 1000) if n >= 1000 else (n,), device=device, weighted=weighted)
+            ours = measure(spec, "lossref", spec.function, inputs, min_time)
+            ref = measure(spec, "torch", spec.torch_function, inputs, min_time)
+            rows += [ours, ref]
+            peak = "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes, 1):.2f}x"
+            print(
+                f"{spec.name:34s} {n:>9d}  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
+                f"  time ratio {ours.seconds / ref.seconds:5.2f}x"
+                f"  saved {ours.saved_bytes / 2**20:7.2f} MiB vs {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
+                file=out,
+                flush=True,
+            )
+    return rows
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64_000, 4_000_000], help="elements per input")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--min-time", type=float, default=1.0, help="seconds of timing per measurement")
+    parser.add_argument("--weighted", action="store_true", help="pass weight (and pos_weight) too")
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; ratio < 1: lossref faster")
+    run(args.sizes, args.device, args.min_time, args.weighted)
+
+
+if __name__ == "__main__":
+    main()
