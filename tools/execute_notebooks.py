@@ -1,0 +1,35 @@
+"""Re-execute chapter notebooks in place, storing the outputs that nbval checks.
+
+Usage: ``python tools/execute_notebooks.py [NOTEBOOK ...]`` (default: every chapter). Run it after
+editing a chapter, then commit the notebook. Timing metadata is not recorded, so an unchanged
+chapter re-executes to the same bytes.
+"""
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def execute(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    nbformat.write(nb, path)
+
+
+def main(paths: list[str]) -> None:
+    notebooks = [Path(p).resolve() for p in paths] or sorted((ROOT / "chapters").rglob("*.ipynb"))
+    for i, path in enumerate(notebooks, 1):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        print(f"[{i}/{len(notebooks)}] {path.relative_to(ROOT)}", flush=True)
+        execute(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
