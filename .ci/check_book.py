@@ -1,0 +1,116 @@
+"""Check a built book: run after `jupyter-book build .` (stdlib only).
+
+Usage: python .ci/check_book.py [HTML_DIR]   (default: _build/html next to this folder)
+
+Fails (exit 1, one line per problem) unless
+- the landing page exists;
+- MathJax is the vendored copy: no page loads a script from a CDN, every page with math loads
+  _static/tex-chtml-full.js, and that file and its woff-v2 fonts are in _static/;
+- each chapter page exists and shows no error output (traceback or stderr from an executed cell).
+"""
+
+from __future__ import annotations
+
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+MATHJAX = "tex-chtml-full.js"
+# MathJax resolves its fonts relative to the script: [mathjax]/output/chtml/fonts/woff-v2.
+FONTS = Path("output", "chtml", "fonts", "woff-v2")
+CDN_MARKERS = ("cdn.jsdelivr", "mathjax@", "unpkg", "cdnjs", "polyfill.io")
+ROOT = Path(__file__).resolve().parent.parent
+# Every chapter notebook must become a page of the book.
+CHAPTERS = sorted(
+    p.relative_to(ROOT).with_suffix(".html").as_posix()
+    for p in (ROOT / "chapters").rglob("*.ipynb")
+    if ".ipynb_checkpoints" not in p.parts
+)
+# How myst-nb marks outputs that must not appear in the book (class tokens on the output block).
+ERROR_OUTPUTS = {"traceback": "a traceback", "stderr": "output on stderr"}
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.scripts: list[str] = []
+        self.has_math = False
+        self.error_outputs: set[str] = set()
+        self.traceback_text = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = set((a.get("class") or "").split())
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"] or "")
+        if tag in ("span", "div") and "math" in classes:
+            self.has_math = True
+        if "output" in classes:
+            self.error_outputs |= classes & ERROR_OUTPUTS.keys()
+
+    def handle_data(self, data: str) -> None:
+        if "Traceback (most recent call last)" in data:
+            self.traceback_text = True
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return page
+
+
+def check(html: Path) -> list[str]:
+    if not html.is_dir():
+        return [f"{html} does not exist: build the book first (jupyter-book build . -W -n --keep-going)"]
+    problems = []
+    if not (html / "index.html").is_file() and not (html / "intro.html").is_file():
+        problems.append(f"no landing page: neither {html}/index.html nor {html}/intro.html exists")
+
+    mathjax = html / "_static" / MATHJAX
+    if not mathjax.is_file():
+        problems.append(f"vendored MathJax missing: {mathjax} (html_static_path should list _vendor/mathjax)")
+    if not any((html / "_static" / FONTS).glob("*.woff")):
+        problems.append(f"no MathJax fonts in {html / '_static' / FONTS}")
+
+    for path in sorted(html.rglob("*.html")):
+        rel = path.relative_to(html).as_posix()
+        page = parse(path)
+        for src in page.scripts:
+            if any(marker in src for marker in CDN_MARKERS):
+                problems.append(f"{rel}: loads a script from a CDN: {src}")
+        if page.has_math:
+            local = [
+                (path.parent / urlsplit(src).path).resolve()
+                for src in page.scripts
+                if not urlsplit(src).scheme and urlsplit(src).path.endswith(MATHJAX)
+            ]
+            if mathjax.resolve() not in local:
+                problems.append(f"{rel}: has math but does not load the vendored _static/{MATHJAX}")
+
+    for chapter in CHAPTERS:
+        path = html / chapter
+        if not path.is_file():
+            problems.append(f"chapter page missing: {path} (is it in _toc.yml?)")
+            continue
+        page = parse(path)
+        for cls in sorted(page.error_outputs):
+            problems.append(f"{chapter}: an executed cell shows {ERROR_OUTPUTS[cls]} (class 'output {cls}')")
+        if page.traceback_text and "traceback" not in page.error_outputs:
+            problems.append(f"{chapter}: contains 'Traceback (most recent call last)'")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    html = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "html"
+    problems = check(html)
+    for problem in problems:
+        print(f"check_book: FAIL: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"check_book: OK ({html})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
