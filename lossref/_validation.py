@@ -68,10 +68,14 @@ def check_broadcasts_to(t: Tensor, name: str, shape: torch.Size, hint: str = "")
 
 def check_unit_interval(t: Tensor, name: str) -> None:
     """All elements in [0, 1]. NaN fails the check. Data-dependent: synchronises a GPU stream."""
+    if t.numel() == 0:
+        return
+    low, high = torch.aminmax(t.detach())  # one pass; NaN propagates into both
+    if bool((low >= 0) & (high <= 1)):
+        return
     bad = ~((t >= 0) & (t <= 1))
-    if bool(bad.any()):
-        first = t[bad][0].item()
-        raise ValueError(
-            f"{name} must hold values in [0, 1], but {int(bad.sum())} of {t.numel()} elements do not "
-            f"(e.g. {first!r})"
-        )
+    first = t[bad][0].item()
+    raise ValueError(
+        f"{name} must hold values in [0, 1], but {int(bad.sum())} of {t.numel()} elements do not "
+        f"(e.g. {first!r})"
+    )
