@@ -76,9 +76,9 @@ def binary_cross_entropy(
     torch's too, :math:`w_n (p_n - y_n) / \max(p_n (1 - p_n), 10^{-12})` (up to rounding), bounded
     but never zero for a wrong prediction.
 
-    Prefer :func:`binary_cross_entropy_with_logits` when you have logits: ``sigmoid`` followed by
-    this loss saturates at :math:`|x| \gtrsim 17` in float32 (the clamp then decides the value), the
-    logit form stays exact.
+    Prefer :func:`binary_cross_entropy_with_logits` when you have logits: in float32
+    ``sigmoid(x)`` rounds to 1 for :math:`x \gtrsim 17`, so a label 0 there costs the clamp's 100
+    whatever :math:`x` is, while the logit form returns :math:`x` (to rounding).
 
     Args:
         input: probabilities :math:`p`, any shape, floating dtype, values in :math:`[0, 1]`.

@@ -88,6 +88,13 @@ def test_bce_clamps_log_at_minus_100_like_torch():
     torch.testing.assert_close(p.grad, p_ref.grad)
 
 
+def test_sigmoid_then_bce_saturates_where_logit_form_does_not():
+    # the docstring's advice: sigmoid(x) rounds to 1 in float32 for x >~ 17
+    x, zero = torch.tensor([17.0, 30.0]), torch.zeros(2)
+    torch.testing.assert_close(binary_cross_entropy(torch.sigmoid(x), zero, reduction="none"), torch.full((2,), 100.0))
+    torch.testing.assert_close(binary_cross_entropy_with_logits(x, zero, reduction="none"), x)
+
+
 def test_bce_target_gradient_matches_torch():
     g = torch.Generator().manual_seed(2)
     p = torch.rand(20, generator=g, dtype=torch.float64)

@@ -23,21 +23,23 @@ TOL = {torch.float32: 1e-6, torch.float64: 1e-13}
 
 _logits = [0.0, 1e-8, 1e-3, 0.5, 1, 2, 5, 10, 16, 17, 20, 30, 36.7, 40, 50, 88, 89, 100, 700, 710, 1000, 1e4]
 LOGITS = sorted({float(np.float32(s * v)) for v in _logits for s in (1, -1)})
-TARGETS = [float(np.float32(t)) for t in (0.0, 1.0, 0.25, 0.7, 1e-3)]
+TARGETS = [float(np.float32(t)) for t in (0.0, 1.0, 0.25, 0.7, 1e-3, 1 - 2**-10)]
 POS_WEIGHTS = [1.0, 3.0]
 # outside torch's gradient clamp, max(p, 1e-12), which tests/test_bce.py checks against torch
 PROBS = [float(np.float32(v)) for v in (2e-12, 1e-10, 1e-3, 0.3, 0.5, 0.9, 1 - 2**-20, 1 - 2**-24)]
 
 
+def grid_points(spec, logits, targets, pos_weights=POS_WEIGHTS):
+    if spec.domain == "logits":
+        return [dict(input=a, target=t, pos_weight=c) for a in logits for t in targets for c in pos_weights]
+    return [dict(input=a, target=t) for a in PROBS for t in targets]
+
+
 @functools.lru_cache(maxsize=None)
 def oracle_grid(name: str):
-    """(arguments, exact value, exact gradient, gradient scale) over the adversarial grid."""
+    """(arguments, exact result) over the adversarial grid."""
     spec = get(name)
-    if spec.domain == "logits":
-        points = [dict(input=a, target=t, pos_weight=c) for a in LOGITS for t in TARGETS for c in POS_WEIGHTS]
-    else:
-        points = [dict(input=a, target=t) for a in PROBS for t in TARGETS]
-    return [(pt, spec.symbolic.oracle(**pt)) for pt in points]
+    return [(pt, spec.symbolic.oracle(**pt)) for pt in grid_points(spec, LOGITS, TARGETS)]
 
 
 def relative_errors(computed, exact, scale, floor):
@@ -46,10 +48,7 @@ def relative_errors(computed, exact, scale, floor):
         return [abs(mpmath.mpf(float(c)) - e) / max(abs(s), floor) for c, e, s in zip(computed, exact, scale)]
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-def test_value_and_gradient_match_oracle(spec, dtype):
-    grid = oracle_grid(spec.name)
+def assert_matches_oracle(spec, dtype, grid):
     args = {k: torch.tensor([pt[k] for pt, _ in grid], dtype=dtype) for k in grid[0][0]}
     x = args.pop("input").requires_grad_(True)
     target = args.pop("target")
@@ -63,6 +62,25 @@ def test_value_and_gradient_match_oracle(spec, dtype):
     worst_grad = max(range(len(grid)), key=lambda i: grad_err[i])
     assert value_err[worst_value] <= TOL[dtype], f"value at {grid[worst_value][0]}: rel. error {value_err[worst_value]}"
     assert grad_err[worst_grad] <= TOL[dtype], f"gradient at {grid[worst_grad][0]}: rel. error {grad_err[worst_grad]}"
+
+
+@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_value_and_gradient_match_oracle(spec, dtype):
+    assert_matches_oracle(spec, dtype, oracle_grid(spec.name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+def test_dense_random_grid_matches_oracle(spec):
+    """Exhaustive: 600 random logits, log-uniform in magnitude from 1e-6 to 1e4, random targets."""
+    rng = np.random.default_rng(0)
+    logits = (rng.choice([-1, 1], 600) * 10 ** rng.uniform(-6, 4, 600)).astype(np.float32).tolist()
+    targets = rng.uniform(0, 1, 6).astype(np.float32).tolist() + [0.0, 1.0]
+    points = grid_points(spec, logits, targets, [1.0, 2.5])
+    grid = [(pt, spec.symbolic.oracle(**pt)) for pt in points]
+    for dtype in (torch.float32, torch.float64):
+        assert_matches_oracle(spec, dtype, grid)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
