@@ -1,7 +1,8 @@
 """Forward+backward time and memory of every registry loss: lossref vs torch, side by side.
 
 Run: ``python benchmarks/run.py`` (add ``--device cuda`` on a GPU machine). Machines are noisy, so
-only the ratios measured in one run mean anything; absolute times are printed for context.
+only the ratios measured in one run mean anything: each loss is timed against torch in alternating
+rounds and the medians are compared; absolute times are printed for context.
 
 Memory is the bytes autograd saves for the backward pass (exact and device-independent) and, on
 CUDA, the peak allocated during one forward+backward.
@@ -10,6 +11,7 @@ CUDA, the peak allocated during one forward+backward.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -53,24 +55,44 @@ def _saved_bytes(fn: Callable, inputs: LossInputs) -> int:
     return sum(seen.values())
 
 
-def measure(spec: LossSpec, impl: str, fn: Callable, inputs: LossInputs, min_time: float) -> Measurement:
-    step = _step(fn, inputs)
-    step()  # warm-up
+def _peak_bytes(step: Callable[[], None]) -> Optional[int]:
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - base
+
+
+def compare(spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int) -> tuple[Measurement, Measurement]:
+    """lossref and torch timed in alternating rounds, so that drift on a noisy machine hits both."""
+    impls = {"lossref": spec.function, "torch": spec.torch_function}
+    steps = {name: _step(fn, inputs) for name, fn in impls.items()}
+    times: dict[str, list[float]] = {name: [] for name in impls}
+    for step in steps.values():
+        step()  # warm-up
+    for _ in range(rounds):
+        for name, step in steps.items():
+            timer = benchmark.Timer(stmt="step()", globals={"step": step})
+            times[name].append(timer.blocked_autorange(min_run_time=min_time / rounds).median)
     cuda = inputs.input.is_cuda
-    peak = None
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step()
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() - base
-    timer = benchmark.Timer(stmt="step()", globals={"step": step})
-    seconds = timer.blocked_autorange(min_run_time=min_time).median
-    return Measurement(spec.name, impl, inputs.input.numel(), seconds, _saved_bytes(fn, inputs), peak)
+    ours, ref = (
+        Measurement(
+            spec.name,
+            name,
+            inputs.input.numel(),
+            statistics.median(times[name]),
+            _saved_bytes(impls[name], inputs),
+            _peak_bytes(steps[name]) if cuda else None,
+        )
+        for name in impls
+    )
+    return ours, ref
 
 
-def run(sizes: list[int], device: str, min_time: float, weighted: bool, out=sys.stdout) -> list[Measurement]:
+def run(
+    sizes: list[int], device: str, min_time: float, weighted: bool, rounds: int = 5, out=sys.stdout
+) -> list[Measurement]:
     rows: list[Measurement] = []
     specs = [s for s in LOSSES if s.torch_function is not None]
     total = len(specs) * len(sizes)
@@ -78,10 +100,9 @@ def run(sizes: list[int], device: str, min_time: float, weighted: bool, out=sys.
         for j, n in enumerate(sizes):
             print(f"[{i * len(sizes) + j + 1}/{total}] {spec.name}, {n} elements", file=sys.stderr, flush=True)
             inputs = spec.make_inputs((n // 1000, 1000) if n >= 1000 else (n,), device=device, weighted=weighted)
-            ours = measure(spec, "lossref", spec.function, inputs, min_time)
-            ref = measure(spec, "torch", spec.torch_function, inputs, min_time)
+            ours, ref = compare(spec, inputs, min_time, rounds)
             rows += [ours, ref]
-            peak = "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes, 1):.2f}x"
+            peak = "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
             print(
                 f"{spec.name:34s} {n:>9d}  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
                 f"  time ratio {ours.seconds / ref.seconds:5.2f}x"
@@ -96,11 +117,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64_000, 4_000_000], help="elements per input")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--min-time", type=float, default=1.0, help="seconds of timing per measurement")
+    parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timing per implementation")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the time is split into")
     parser.add_argument("--weighted", action="store_true", help="pass weight (and pos_weight) too")
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; ratio < 1: lossref faster")
-    run(args.sizes, args.device, args.min_time, args.weighted)
+    run(args.sizes, args.device, args.min_time, args.weighted, args.rounds)
 
 
 if __name__ == "__main__":

@@ -18,3 +18,13 @@ def reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def reduce_backward(grad: Tensor, reduction: str, numel: int) -> Tensor:
+    """The gradient of :func:`reduce` with respect to each element, given the gradient of its output.
+
+    For ``'mean'`` and ``'sum'`` it stays a 0-dim tensor that broadcasts, instead of the full-size
+    tensor autograd would materialise; losses written as one ``autograd.Function`` use it to fold
+    the reduction into their backward.
+    """
+    return grad / numel if reduction == "mean" else grad

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lossref._loss import _WeightedLoss
-from lossref._reduction import reduce
+from lossref._reduction import reduce, reduce_backward
 from lossref._validation import (
     check_broadcasts_to,
     check_floating,
@@ -205,14 +205,14 @@ def binary_cross_entropy_with_logits(
         _check_weight(pos_weight, "pos_weight", input, hint)
     check_reduction(reduction)
 
-    return reduce(_BCEWithLogits.apply(input, target, weight, pos_weight), reduction)
+    return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
 class _BCEWithLogits(torch.autograd.Function):
     r"""Elementwise BCE of logits with the derived gradient as its backward.
 
-    With :math:`h = [x \ge 0]`, :math:`s = \sigma(-|x|) \le \tfrac12`,
-    :math:`l = \operatorname{softplus}(-|x|)`, :math:`k = 1 - y + c y` and
+    With :math:`h = (1 + \operatorname{sign}(x)) / 2`, :math:`s = \sigma(-|x|) \le \tfrac12`,
+    :math:`l = \operatorname{softplus}(-|x|) = -\log(1 - s)`, :math:`k = 1 - y + c y` and
     :math:`a = h (1 - y) - (1 - h) c y`:
 
     .. math::
@@ -221,35 +221,39 @@ class _BCEWithLogits(torch.autograd.Function):
 
     :math:`a x \ge 0` and :math:`k l > 0`, so the value is a sum of non-negative terms, and the gradient
     is :math:`(1 - y) - k s` or :math:`-c y + k s` with :math:`s \le \tfrac12`: nothing cancels for
-    hard targets. The local derivative is formed in the forward pass while ``|x|`` is at hand, so the
-    backward is one multiplication.
+    hard targets. The local derivative is formed in the forward pass while ``|x|`` is at hand, and
+    the reduction is part of the function, so the backward is one multiplication by a scalar.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor]) -> Tensor:  # type: ignore[override]
-        step = x >= 0
+    def forward(  # type: ignore[override]
+        ctx, x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor], reduction: str
+    ) -> Tensor:
+        # Every temporary is a full-size tensor, so each op below works in place where it can.
+        s = x.abs().neg_().sigmoid_()  # sigma(-|x|) <= 1/2
+        loss = torch.neg(s).log1p_().neg_()  # l = softplus(-|x|) = -log1p(-s), accurate for s <= 1/2
+        sign = torch.sign(x)  # 0 at x = 0, where h = 1/2 keeps value and gradient right
+        ks = s.mul_(sign)  # sign(x) * s
+        step = sign.add_(1).mul_(0.5)  # h
         if c is None:
             k = None
-            a = y.neg().add_(step)
+            a = step.sub_(y)
         else:
             cy = c * y
             k = (1 - y).add_(cy)
-            a = (1 - y).mul_(step).sub_(cy.mul(~step))
-        neg_abs_x = x.abs().neg_()
-        loss = F.softplus(neg_abs_x)  # exact for arguments <= 0 (softplus's threshold is for > 20)
-        if k is not None:
+            a = torch.lerp(cy.neg(), 1 - y, step)  # -c y, 1 - y, or their mean at x = 0
             loss.mul_(k)
+            ks.mul_(k)
         loss.addcmul_(a, x)
-        derivative = None
-        if ctx.needs_input_grad[0]:
-            ks = neg_abs_x.sigmoid_().copysign_(x)  # sign(x) * sigma(-|x|)
-            derivative = a.sub_(ks if k is None else ks.mul_(k))
+        derivative = a.sub_(ks) if ctx.needs_input_grad[0] else None
         ctx.save_for_backward(x, y, w, c, derivative)
-        return loss if w is None else loss.mul_(w)
+        ctx.reduction = reduction
+        return reduce(loss if w is None else loss.mul_(w), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):  # type: ignore[override]
         x, y, w, c, derivative = ctx.saved_tensors
+        g = reduce_backward(g, ctx.reduction, x.numel())  # 0-dim unless reduction='none'
         gw = g if w is None else g * w
         grad_x = grad_y = grad_w = grad_c = None
         if ctx.needs_input_grad[0]:
@@ -264,7 +268,7 @@ class _BCEWithLogits(torch.autograd.Function):
                 grad_w = (g * unweighted).sum_to_size(w.shape)
             if ctx.needs_input_grad[3]:
                 grad_c = (gw * y * sp_neg).sum_to_size(c.shape)
-        return grad_x, grad_y, grad_w, grad_c
+        return grad_x, grad_y, grad_w, grad_c, None
 
 
 class BCELoss(_WeightedLoss):

@@ -56,7 +56,8 @@ def test_empty_input_reduces_like_torch(spec):
     assert call(spec, inputs, reduction="none").shape == (0, 3)
 
 
-def test_gradcheck_float64(spec):
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_gradcheck_float64(spec, reduction):
     inputs = spec.make_inputs((3, 4), seed=3, dtype=torch.float64, weighted=True)
     # probabilities stay inside [0, 1] under gradcheck's 1e-6 perturbation only for the input itself
     wrt = ["input", "weight"] if spec.domain == "probabilities" else ["input", "target", *inputs.options]
@@ -66,7 +67,7 @@ def test_gradcheck_float64(spec):
 
     def f(*args):
         kw = dict(tensors, **dict(zip(wrt, args)))
-        return spec.function(kw.pop("input"), kw.pop("target"), reduction="none", **kw)
+        return spec.function(kw.pop("input"), kw.pop("target"), reduction=reduction, **kw)
 
     assert torch.autograd.gradcheck(f, tuple(tensors[n] for n in wrt))
 
