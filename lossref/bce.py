@@ -40,14 +40,14 @@ class _ClampedLog(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, p: Tensor, complement: bool) -> Tensor:  # type: ignore[override]
+    def forward(ctx, p: Tensor, complement: bool) -> Tensor:
         ctx.save_for_backward(p)
         ctx.complement = complement
         log = torch.log1p(-p) if complement else torch.log(p)
         return log.clamp_min(LOG_FLOOR)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
         (p,) = ctx.saved_tensors
         if ctx.complement:
             return -grad / (1 - p).clamp_min(GRAD_EPS), None
@@ -226,7 +226,7 @@ class _BCEWithLogits(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx, x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor], reduction: str
     ) -> Tensor:
         # Every temporary is a full-size tensor, so each op below works in place where it can.
@@ -251,7 +251,7 @@ class _BCEWithLogits(torch.autograd.Function):
         return reduce(loss if w is None else loss.mul_(w), reduction)
 
     @staticmethod
-    def backward(ctx, g: Tensor):  # type: ignore[override]
+    def backward(ctx, g: Tensor):
         x, y, w, c, derivative = ctx.saved_tensors
         g = reduce_backward(g, ctx.reduction, x.numel())  # 0-dim unless reduction='none'
         gw = g if w is None else g * w

@@ -57,7 +57,7 @@ class LossSpec:
     #: what ``input`` holds
     domain: Literal["logits", "probabilities"]
     #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU
-    generate: Callable[[Sequence[int], torch.Generator, torch.dtype, bool], LossInputs]
+    generate: Callable[[tuple[int, ...], torch.Generator, torch.dtype, bool], LossInputs]
     #: name of the :class:`~lossref.symbolic.SymbolicLoss` in :mod:`lossref.symbolic`
     symbolic_name: str
 

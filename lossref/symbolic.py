@@ -117,12 +117,12 @@ class SymbolicLoss:
         unknown = set(values) - set(self.args)
         if unknown:
             raise TypeError(f"{self.name} has no argument(s) {sorted(unknown)}; it takes {list(self.args)}")
-        vals = [values.get(k, self.defaults.get(k)) for k in self.args]
-        if any(v is None for v in vals):
-            missing = [k for k, v in zip(self.args, vals) if v is None]
+        missing = [k for k in self.args if k not in values and k not in self.defaults]
+        if missing:
             raise TypeError(f"{self.name}.oracle needs a value for {missing}")
+        vals = [float(values[k]) if k in values else self.defaults[k] for k in self.args]
         fns = self._mpmath_functions
-        dps = 2 * digits + math.ceil(max(abs(float(v)) for v in vals) / math.log(10))
+        dps = 2 * digits + math.ceil(max(abs(v) for v in vals) / math.log(10))
         while True:
             with mpmath.workdps(dps):
                 a = [f(*map(mpmath.mpf, vals)) for f in fns]

@@ -119,3 +119,8 @@ def test_oracle_agrees_with_a_hand_value():
 def test_oracle_rejects_unknown_arguments():
     with pytest.raises(TypeError, match=r"has no argument\(s\) \['pos_weight'\]"):
         get("binary_cross_entropy").symbolic.oracle(input=0.5, target=1.0, pos_weight=2.0)
+
+
+def test_oracle_requires_arguments_without_defaults():
+    with pytest.raises(TypeError, match=r"needs a value for \['target'\]"):
+        get("binary_cross_entropy_with_logits").symbolic.oracle(input=0.5)
