@@ -231,24 +231,26 @@ class _BCEWithLogits(torch.autograd.Function):
     ) -> Tensor:
         # Every temporary is a full-size tensor, so each op below works in place where it can.
         s = x.abs().neg_().sigmoid_()  # sigma(-|x|) <= 1/2
-        loss = torch.neg(s).log1p_().neg_()  # l = softplus(-|x|) = -log1p(-s), accurate for s <= 1/2
+        neg_loss = torch.neg(s).log1p_()  # -l = log1p(-s), accurate for s <= 1/2; negated at the end
         sign = torch.sign(x)  # 0 at x = 0, where h = 1/2 keeps value and gradient right
-        ks = s.mul_(sign)  # sign(x) * s
-        step = sign.add_(1).mul_(0.5)  # h
+        ks = s.mul_(sign)  # sign(x) s
         if c is None:
-            k = None
-            a = step.sub_(y)
+            a_scale = 0.5  # a is kept doubled, 2a = 1 + sign(x) - 2y: exact, and one pass fewer
+            a = sign.add_(1).sub_(y, alpha=2)
         else:
-            cy = c * y
-            k = (1 - y).add_(cy)
-            a = torch.lerp(cy.neg(), 1 - y, step)  # -c y, 1 - y, or their mean at x = 0
-            loss.mul_(k)
+            a_scale = 1.0
+            k = torch.rsub(y, 1).addcmul_(c, y)  # 1 - y + c y, a sum of non-negative terms
+            a = torch.lerp(torch.mul(c, y).neg_(), torch.rsub(y, 1), sign.add_(1).mul_(0.5))  # -c y or 1 - y
+            neg_loss.mul_(k)
             ks.mul_(k)
-        loss.addcmul_(a, x)
-        derivative = a.sub_(ks) if ctx.needs_input_grad[0] else None
+        neg_loss.addcmul_(a, x, value=-a_scale)
+        # stored divided by a_scale, which the backward multiplies back in with the incoming gradient
+        derivative = a.sub_(ks, alpha=1 / a_scale) if ctx.needs_input_grad[0] else None
         ctx.save_for_backward(x, y, w, c, derivative)
-        ctx.reduction = reduction
-        return reduce(loss if w is None else loss.mul_(w), reduction)
+        ctx.reduction, ctx.a_scale = reduction, a_scale
+        if w is not None:
+            neg_loss.mul_(w)
+        return reduce(neg_loss, reduction).neg_()
 
     @staticmethod
     def backward(ctx, g: Tensor):
@@ -257,7 +259,7 @@ class _BCEWithLogits(torch.autograd.Function):
         gw = g if w is None else g * w
         grad_x = grad_y = grad_w = grad_c = None
         if ctx.needs_input_grad[0]:
-            grad_x = derivative * gw
+            grad_x = derivative * (gw * ctx.a_scale)
         if any(ctx.needs_input_grad[1:]):
             sp_pos = F.logsigmoid(-x).neg_()  # softplus(x)
             sp_neg = F.logsigmoid(x).neg_()  # softplus(-x)
