@@ -11,6 +11,7 @@ CUDA, the peak allocated during one forward+backward.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 from dataclasses import dataclass
@@ -90,26 +91,34 @@ def compare(spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int) ->
     return ours, ref
 
 
+def _compare_in_fresh_process(args: tuple[str, int, str, float, bool, int]) -> tuple[Measurement, Measurement]:
+    name, n, device, min_time, weighted, rounds = args
+    spec = next(s for s in LOSSES if s.name == name)
+    inputs = spec.make_inputs((n // 1000, 1000) if n >= 1000 else (n,), device=device, weighted=weighted)
+    return compare(spec, inputs, min_time, rounds)
+
+
 def run(
     sizes: list[int], device: str, min_time: float, weighted: bool, rounds: int = 5, out=sys.stdout
 ) -> list[Measurement]:
+    """Each (loss, size) runs in a fresh process: the allocator state an earlier loss leaves behind
+    (freed 16 MiB blocks returned to the OS or not) would otherwise change the next one's time."""
     rows: list[Measurement] = []
-    specs = [s for s in LOSSES if s.torch_function is not None]
-    total = len(specs) * len(sizes)
-    for i, spec in enumerate(specs):
-        for j, n in enumerate(sizes):
-            print(f"[{i * len(sizes) + j + 1}/{total}] {spec.name}, {n} elements", file=sys.stderr, flush=True)
-            inputs = spec.make_inputs((n // 1000, 1000) if n >= 1000 else (n,), device=device, weighted=weighted)
-            ours, ref = compare(spec, inputs, min_time, rounds)
-            rows += [ours, ref]
-            peak = "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
-            print(
-                f"{spec.name:34s} {n:>9d}  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
-                f"  time ratio {ours.seconds / ref.seconds:5.2f}x"
-                f"  saved {ours.saved_bytes / 2**20:7.2f} MiB vs {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
-                file=out,
-                flush=True,
-            )
+    jobs = [(s.name, n, device, min_time, weighted, rounds) for s in LOSSES if s.torch_function for n in sizes]
+    context = multiprocessing.get_context("spawn")
+    for i, job in enumerate(jobs, 1):
+        print(f"[{i}/{len(jobs)}] {job[0]}, {job[1]} elements", file=sys.stderr, flush=True)
+        with context.Pool(1) as pool:
+            ours, ref = pool.apply(_compare_in_fresh_process, (job,))
+        rows += [ours, ref]
+        peak = "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
+        print(
+            f"{ours.loss:34s} {ours.numel:>9d}  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
+            f"  time ratio {ours.seconds / ref.seconds:5.2f}x"
+            f"  saved {ours.saved_bytes / 2**20:7.2f} MiB vs {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
+            file=out,
+            flush=True,
+        )
     return rows
 
 

@@ -32,26 +32,45 @@ LOG_FLOOR = -100.0
 GRAD_EPS = 1e-12
 
 
-class _ClampedLog(torch.autograd.Function):
-    """``max(log(p), -100)``, or ``max(log1p(-p), -100)`` with ``complement=True``.
+def _clamped_logs(p: Tensor) -> tuple[Tensor, Tensor]:
+    """``max(log p, -100)`` and ``max(log(1 - p), -100)``, as torch computes them."""
+    return torch.log(p).clamp_min_(LOG_FLOOR), torch.neg(p).log1p_().clamp_min_(LOG_FLOOR)
 
-    The backward is torch's, not the derivative of the clamp (which would be 0, and NaN at p = 0):
-    ``1 / max(p, 1e-12)`` keeps pulling a confidently wrong prediction towards the target.
+
+class _BCE(torch.autograd.Function):
+    r"""Elementwise BCE of probabilities, reduced, with torch's backward.
+
+    The backward is torch's, :math:`w (p - y) / \max(p (1 - p), 10^{-12})`, not the derivative of the
+    clamped loss (which is 0 where the clamp acts): it keeps pulling a confidently wrong prediction
+    towards the target.
     """
 
     @staticmethod
-    def forward(ctx, p: Tensor, complement: bool) -> Tensor:
-        ctx.save_for_backward(p)
-        ctx.complement = complement
-        log = torch.log1p(-p) if complement else torch.log(p)
-        return log.clamp_min(LOG_FLOOR)
+    def forward(ctx, p: Tensor, y: Tensor, w: Optional[Tensor], reduction: str) -> Tensor:
+        log_p, neg_loss = _clamped_logs(p)
+        # y log p + (1 - y) log(1 - p) as one lerp: torch's lerp is exact at y = 0 and y = 1
+        neg_loss.lerp_(log_p, y)
+        if w is not None:
+            neg_loss.mul_(w)
+        ctx.save_for_backward(p, y, w)
+        ctx.reduction = reduction
+        return reduce(neg_loss, reduction).neg_()
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
-        (p,) = ctx.saved_tensors
-        if ctx.complement:
-            return -grad / (1 - p).clamp_min(GRAD_EPS), None
-        return grad / p.clamp_min(GRAD_EPS), None
+    def backward(ctx, g: Tensor):
+        p, y, w = ctx.saved_tensors
+        g = reduce_backward(g, ctx.reduction, p.numel())  # 0-dim unless reduction='none'
+        gw = g if w is None else g * w
+        grad_p = grad_y = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_p = (p - y).div_(torch.rsub(p, 1).mul_(p).clamp_min_(GRAD_EPS)).mul_(gw)
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            log_p, log_1mp = _clamped_logs(p)
+            if ctx.needs_input_grad[1]:
+                grad_y = (log_1mp - log_p).mul_(gw)
+            if ctx.needs_input_grad[2]:
+                grad_w = (g * torch.lerp(log_1mp, log_p, y).neg_()).sum_to_size(w.shape)
+        return grad_p, grad_y, grad_w, None
 
 
 def _check_weight(weight: Optional[Tensor], name: str, input: Tensor, hint: str = "") -> None:
@@ -73,7 +92,7 @@ def binary_cross_entropy(
 
     followed by ``reduction``. The clamp at :math:`-100` is torch's: a prediction of exactly 0 or 1
     on the wrong side costs 100 instead of :math:`\infty`. The gradient with respect to :math:`p_n` is
-    torch's too, :math:`w_n (p_n - y_n) / \max(p_n (1 - p_n), 10^{-12})` (up to rounding), bounded
+    torch's too, :math:`w_n (p_n - y_n) / \max(p_n (1 - p_n), 10^{-12})`, bounded
     but never zero for a wrong prediction.
 
     Prefer :func:`binary_cross_entropy_with_logits` when you have logits: in float32
@@ -118,10 +137,7 @@ def binary_cross_entropy(
     check_unit_interval(input, "input")
     check_unit_interval(target, "target")
 
-    loss = -(target * _ClampedLog.apply(input, False) + (1 - target) * _ClampedLog.apply(input, True))
-    if weight is not None:
-        loss = loss * weight
-    return reduce(loss, reduction)
+    return _BCE.apply(input, target, weight, reduction)
 
 
 def binary_cross_entropy_with_logits(

@@ -74,13 +74,15 @@ def test_logits_form_equals_bce_of_sigmoid():
 
 
 def test_bce_clamps_log_at_minus_100_like_torch():
-    p = torch.tensor([0.0, 1.0, 0.0, 1e-50], dtype=torch.float64, requires_grad=True)
-    y = torch.tensor([1.0, 0.0, 0.5, 1.0], dtype=torch.float64)
+    p = torch.tensor([0.0, 1.0, 0.0, 1e-50, 5e-13, 0.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([1.0, 0.0, 0.5, 1.0, 0.0, 0.0], dtype=torch.float64)
     loss = binary_cross_entropy(p, y, reduction="none")
-    torch.testing.assert_close(loss, torch.tensor([100.0, 100.0, 50.0, 100.0], dtype=torch.float64))
+    torch.testing.assert_close(loss[:4], torch.tensor([100.0, 100.0, 50.0, 100.0], dtype=torch.float64))
     loss.sum().backward()
-    # torch's backward: (p - y) / max(p (1 - p), 1e-12), finite and pointing towards the target
-    torch.testing.assert_close(p.grad, torch.tensor([-1e12, 1e12, -0.5e12, -1e12], dtype=torch.float64))
+    # torch's backward, (p - y) / max(p (1 - p), 1e-12): finite, towards the target, and not the
+    # derivative of -log(1 - p) (which is 1) where p (1 - p) < 1e-12
+    expected = torch.tensor([-1e12, 1e12, -0.5e12, -1e12, 0.5, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(p.grad, expected)
     p_ref = p.detach().clone().requires_grad_(True)
     ref = F.binary_cross_entropy(p_ref, y, reduction="none")
     torch.testing.assert_close(loss, ref)
