@@ -65,7 +65,9 @@ def _peak_bytes(step: Callable[[], None]) -> Optional[int]:
     return torch.cuda.max_memory_allocated() - base
 
 
-def compare(spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int) -> tuple[Measurement, Measurement]:
+def compare(
+    spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int
+) -> tuple[Measurement, Measurement]:
     """lossref and torch timed in alternating rounds, so that drift on a noisy machine hits both."""
     impls = {"lossref": spec.function, "torch": spec.torch_function}
     steps = {name: _step(fn, inputs) for name, fn in impls.items()}
@@ -91,7 +93,9 @@ def compare(spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int) ->
     return ours, ref
 
 
-def _compare_in_fresh_process(args: tuple[str, int, str, float, bool, int]) -> tuple[Measurement, Measurement]:
+def _compare_in_fresh_process(
+    args: tuple[str, int, str, float, bool, int],
+) -> tuple[Measurement, Measurement]:
     name, n, device, min_time, weighted, rounds = args
     spec = next(s for s in LOSSES if s.name == name)
     inputs = spec.make_inputs((n // 1000, 1000) if n >= 1000 else (n,), device=device, weighted=weighted)
@@ -104,16 +108,21 @@ def run(
     """Each (loss, size) runs in a fresh process: the allocator state an earlier loss leaves behind
     (freed 16 MiB blocks returned to the OS or not) would otherwise change the next one's time."""
     rows: list[Measurement] = []
-    jobs = [(s.name, n, device, min_time, weighted, rounds) for s in LOSSES if s.torch_function for n in sizes]
+    jobs = [
+        (s.name, n, device, min_time, weighted, rounds) for s in LOSSES if s.torch_function for n in sizes
+    ]
     context = multiprocessing.get_context("spawn")
     for i, job in enumerate(jobs, 1):
         print(f"[{i}/{len(jobs)}] {job[0]}, {job[1]} elements", file=sys.stderr, flush=True)
         with context.Pool(1) as pool:
             ours, ref = pool.apply(_compare_in_fresh_process, (job,))
         rows += [ours, ref]
-        peak = "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
+        peak = (
+            "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
+        )
         print(
-            f"{ours.loss:34s} {ours.numel:>9d}  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
+            f"{ours.loss:34s} {ours.numel:>9d}"
+            f"  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
             f"  time ratio {ours.seconds / ref.seconds:5.2f}x"
             f"  saved {ours.saved_bytes / 2**20:7.2f} MiB vs {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
             file=out,
@@ -124,13 +133,18 @@ def run(
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64_000, 4_000_000], help="elements per input")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[64_000, 4_000_000], help="elements per input"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timing per implementation")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the time is split into")
     parser.add_argument("--weighted", action="store_true", help="pass weight (and pos_weight) too")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; ratio < 1: lossref faster")
+    print(
+        f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads;"
+        " ratio < 1: lossref faster"
+    )
     run(args.sizes, args.device, args.min_time, args.weighted, args.rounds)
 
 

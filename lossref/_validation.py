@@ -43,7 +43,8 @@ def check_like(t: Tensor, name: str, input: Tensor) -> None:
         )
     if t.device != input.device:
         raise ValueError(
-            f"{name} is on device {t.device} but input is on {input.device}; move it with {name}.to(input.device)"
+            f"{name} is on device {t.device} but input is on {input.device}; "
+            f"move it with {name}.to(input.device)"
         )
 
 

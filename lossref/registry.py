@@ -104,7 +104,10 @@ def _bce_logits_inputs(
     logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
     options = {}
     if weighted:
-        options = {"weight": _last_dim_weight(shape, g, dtype), "pos_weight": _last_dim_weight(shape, g, dtype)}
+        options = {
+            "weight": _last_dim_weight(shape, g, dtype),
+            "pos_weight": _last_dim_weight(shape, g, dtype),
+        }
     return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype), options)
 
 

@@ -128,7 +128,7 @@ class SymbolicLoss:
                 a = [f(*map(mpmath.mpf, vals)) for f in fns]
             with mpmath.workdps(dps + digits):
                 b = [f(*map(mpmath.mpf, vals)) for f in fns]
-            if all(_agree(u, v, digits) for u, v in zip(a, b)):
+            if all(_agree(u, v, digits) for u, v in zip(a, b, strict=True)):
                 return OracleResult(*b)
             if dps > 40_000:  # enough for |arguments| up to ~4e4
                 raise ArithmeticError(f"{self.name} oracle did not converge at {values}")

@@ -44,7 +44,9 @@ def test_zero_logit_costs_ln2_whatever_the_target(target):
 def test_pos_weight_scales_the_positive_term_only():
     x = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([1.0, 0.0, 0.5], dtype=torch.float64)
-    loss = binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor([3.0], dtype=torch.float64), reduction="none")
+    loss = binary_cross_entropy_with_logits(
+        x, y, pos_weight=torch.tensor([3.0], dtype=torch.float64), reduction="none"
+    )
     torch.testing.assert_close(loss, torch.tensor([3 * LN2, LN2, 2 * LN2], dtype=torch.float64))
     loss.sum().backward()
     # d/dx = (1 - y) sigma(x) - c y sigma(-x) at x = 0
@@ -93,7 +95,9 @@ def test_bce_clamps_log_at_minus_100_like_torch():
 def test_sigmoid_then_bce_saturates_where_logit_form_does_not():
     # the docstring's advice: sigmoid(x) rounds to 1 in float32 for x >~ 17
     x, zero = torch.tensor([17.0, 30.0]), torch.zeros(2)
-    torch.testing.assert_close(binary_cross_entropy(torch.sigmoid(x), zero, reduction="none"), torch.full((2,), 100.0))
+    torch.testing.assert_close(
+        binary_cross_entropy(torch.sigmoid(x), zero, reduction="none"), torch.full((2,), 100.0)
+    )
     torch.testing.assert_close(binary_cross_entropy_with_logits(x, zero, reduction="none"), x)
 
 
@@ -163,21 +167,30 @@ def test_pos_weight_broadcasts_along_last_dimension_like_torch():
 
 def test_pos_weight_error_suggests_class_dimension_view():
     x = torch.zeros(2, 3, 4, 5)
-    with pytest.raises(ValueError, match=r"pos_weight of shape \(3,\) cannot be broadcast .* pos_weight.view\(-1, \*\[1\] \* 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"pos_weight of shape \(3,\) cannot be broadcast .* pos_weight.view\(-1, \*\[1\] \* 2\)",
+    ):
         binary_cross_entropy_with_logits(x, torch.zeros_like(x), pos_weight=torch.ones(3))
-    per_class = binary_cross_entropy_with_logits(x, torch.ones_like(x), pos_weight=torch.ones(3).view(-1, 1, 1))
+    per_class = binary_cross_entropy_with_logits(
+        x, torch.ones_like(x), pos_weight=torch.ones(3).view(-1, 1, 1)
+    )
     assert per_class.item() == pytest.approx(LN2)
 
 
 def test_pos_weight_must_match_dtype():
     with pytest.raises(TypeError, match="pos_weight has dtype torch.float64"):
-        binary_cross_entropy_with_logits(torch.zeros(3), torch.zeros(3), pos_weight=torch.ones(3, dtype=torch.float64))
+        binary_cross_entropy_with_logits(
+            torch.zeros(3), torch.zeros(3), pos_weight=torch.ones(3, dtype=torch.float64)
+        )
 
 
 def test_modules_register_buffers_under_torch_names():
     assert set(BCELoss(weight=torch.ones(2)).state_dict()) == {"weight"}
     m = BCEWithLogitsLoss(weight=torch.ones(2), pos_weight=torch.ones(2))
-    assert set(m.state_dict()) == set(torch.nn.BCEWithLogitsLoss(weight=torch.ones(2), pos_weight=torch.ones(2)).state_dict())
+    assert set(m.state_dict()) == set(
+        torch.nn.BCEWithLogitsLoss(weight=torch.ones(2), pos_weight=torch.ones(2)).state_dict()
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

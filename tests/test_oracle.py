@@ -45,7 +45,10 @@ def oracle_grid(name: str):
 def relative_errors(computed, exact, scale, floor):
     """|computed - exact| / max(|scale|, floor), in exact arithmetic."""
     with mpmath.workdps(40):
-        return [abs(mpmath.mpf(float(c)) - e) / max(abs(s), floor) for c, e, s in zip(computed, exact, scale)]
+        return [
+            abs(mpmath.mpf(float(c)) - e) / max(abs(s), floor)
+            for c, e, s in zip(computed, exact, scale, strict=True)
+        ]
 
 
 def assert_matches_oracle(spec, dtype, grid):
@@ -57,11 +60,17 @@ def assert_matches_oracle(spec, dtype, grid):
     assert torch.isfinite(loss).all() and torch.isfinite(x.grad).all()
     floor = mpmath.mpf(torch.finfo(dtype).tiny) / TOL[dtype]
     value_err = relative_errors(loss.tolist(), [r.value for _, r in grid], [r.value for _, r in grid], floor)
-    grad_err = relative_errors(x.grad.tolist(), [r.grad for _, r in grid], [r.grad_scale for _, r in grid], floor)
+    grad_err = relative_errors(
+        x.grad.tolist(), [r.grad for _, r in grid], [r.grad_scale for _, r in grid], floor
+    )
     worst_value = max(range(len(grid)), key=lambda i: value_err[i])
     worst_grad = max(range(len(grid)), key=lambda i: grad_err[i])
-    assert value_err[worst_value] <= TOL[dtype], f"value at {grid[worst_value][0]}: rel. error {value_err[worst_value]}"
-    assert grad_err[worst_grad] <= TOL[dtype], f"gradient at {grid[worst_grad][0]}: rel. error {grad_err[worst_grad]}"
+    assert (
+        value_err[worst_value] <= TOL[dtype]
+    ), f"value at {grid[worst_value][0]}: rel. error {value_err[worst_value]}"
+    assert (
+        grad_err[worst_grad] <= TOL[dtype]
+    ), f"gradient at {grid[worst_grad][0]}: rel. error {grad_err[worst_grad]}"
 
 
 @pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
@@ -91,8 +100,12 @@ def test_torch_loses_the_confident_correct_cases(dtype):
     y = torch.tensor([1.0, 0.0], dtype=dtype)
     loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
     loss.sum().backward()
-    assert float(exact.oracle(input=-40.0, target=0.0).value) == pytest.approx(4.248354255291589e-18, rel=1e-15)
-    assert float(exact.oracle(input=40.0, target=1.0).grad) == pytest.approx(-4.248354255291589e-18, rel=1e-15)
+    assert float(exact.oracle(input=-40.0, target=0.0).value) == pytest.approx(
+        4.248354255291589e-18, rel=1e-15
+    )
+    assert float(exact.oracle(input=40.0, target=1.0).grad) == pytest.approx(
+        -4.248354255291589e-18, rel=1e-15
+    )
     assert loss[1].item() == 0.0 and x.grad[0].item() == 0.0
 
 

@@ -66,7 +66,7 @@ def test_gradcheck_float64(spec, reduction):
         tensors[name] = tensors[name].clone().requires_grad_(True)
 
     def f(*args):
-        kw = dict(tensors, **dict(zip(wrt, args)))
+        kw = dict(tensors, **dict(zip(wrt, args, strict=True)))
         return spec.function(kw.pop("input"), kw.pop("target"), reduction=reduction, **kw)
 
     assert torch.autograd.gradcheck(f, tuple(tensors[n] for n in wrt))
@@ -88,7 +88,7 @@ def test_module_keeps_options_as_buffers(spec):
     restored.load_state_dict(state)
     torch.testing.assert_close(restored(inputs.input, inputs.target), module(inputs.input, inputs.target))
     assert module.to(torch.float64)(inputs.input.double(), inputs.target.double()).dtype == torch.float64
-    assert f"reduction='mean'" in repr(module)
+    assert "reduction='mean'" in repr(module)
 
 
 def test_module_rejects_unknown_reduction(spec):
@@ -115,7 +115,9 @@ def test_rejects_non_tensors(spec):
 
 def test_rejects_integer_dtypes(spec):
     inputs = spec.make_inputs((3,))
-    with pytest.raises(TypeError, match=r"target must have a floating-point dtype, got torch.int64.*target.float\(\)"):
+    with pytest.raises(
+        TypeError, match=r"target must have a floating-point dtype, got torch.int64.*target.float\(\)"
+    ):
         spec.function(inputs.input, inputs.target.round().long())
     with pytest.raises(TypeError, match="input must have a floating-point dtype, got torch.int64"):
         spec.function(inputs.input.round().long(), inputs.target)
@@ -201,5 +203,8 @@ def test_same_numbers_on_every_device(spec, device, reduction):
     cpu = spec.make_inputs((32, 8), seed=7, dtype=torch.float64, weighted=True)
     here = cpu.to(device)
     torch.testing.assert_close(
-        call(spec, here, reduction=reduction).cpu(), call(spec, cpu, reduction=reduction), rtol=1e-12, atol=1e-14
+        call(spec, here, reduction=reduction).cpu(),
+        call(spec, cpu, reduction=reduction),
+        rtol=1e-12,
+        atol=1e-14,
     )
