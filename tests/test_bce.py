@@ -201,3 +201,16 @@ def test_half_precision_is_close_to_float32(dtype):
     low = binary_cross_entropy_with_logits(x.to(dtype), y.to(dtype))
     assert low.dtype == dtype
     assert low.float().item() == pytest.approx(binary_cross_entropy_with_logits(x, y).item(), rel=1e-2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
+def test_finite_for_the_largest_finite_logits(dtype):
+    big = torch.finfo(dtype).max
+    x = torch.tensor([big, -big, big, -big, big], dtype=dtype, requires_grad=True)
+    y = torch.tensor([0.0, 1.0, 1.0, 0.0, 0.5], dtype=dtype)
+    loss = binary_cross_entropy_with_logits(x, y, reduction="none")
+    loss.sum().backward()
+    # wrong side: loss |x| (times the weight on the wrong side), gradient sigma(x) - y = +-1
+    expected = torch.tensor([big, big, 0.0, 0.0, big / 2], dtype=dtype)
+    torch.testing.assert_close(loss.detach(), expected)
+    torch.testing.assert_close(x.grad, torch.tensor([1.0, -1.0, 0.0, 0.0, 0.5], dtype=dtype))
