@@ -275,7 +275,10 @@ class _BCEWithLogits(torch.autograd.Function):
         gw = g if w is None else g * w
         grad_x = grad_y = grad_w = grad_c = None
         if ctx.needs_input_grad[0]:
-            grad_x = derivative * (gw * ctx.a_scale)
+            if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
+                grad_x = ((1 - y) * torch.sigmoid(x) - (y if c is None else c * y) * torch.sigmoid(-x)) * gw
+            else:
+                grad_x = derivative * (gw * ctx.a_scale)
         if any(ctx.needs_input_grad[1:]):
             sp_pos = F.logsigmoid(-x).neg_()  # softplus(x)
             sp_neg = F.logsigmoid(x).neg_()  # softplus(-x)

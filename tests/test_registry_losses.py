@@ -70,6 +70,8 @@ def test_gradcheck_float64(spec, reduction):
         return spec.function(kw.pop("input"), kw.pop("target"), reduction=reduction, **kw)
 
     assert torch.autograd.gradcheck(f, tuple(tensors[n] for n in wrt))
+    # second derivatives (create_graph=True), e.g. for gradient penalties and Hessian-vector products
+    assert torch.autograd.gradgradcheck(f, tuple(tensors[n] for n in wrt))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
