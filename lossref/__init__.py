@@ -12,6 +12,7 @@ Examples:
 """
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
+from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
 
 __version__ = "0.1.0"
 
@@ -20,4 +21,8 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "nll_loss",
+    "cross_entropy",
+    "NLLLoss",
+    "CrossEntropyLoss",
 ]

@@ -1,0 +1,264 @@
+"""cross_entropy and nll_loss: torch's semantics, hand-worked values, errors, and an exact oracle."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lossref import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
+
+REDUCTIONS = ["none", "mean", "sum"]
+
+
+def class_dim(x):
+    return 0 if x.dim() == 1 else 1
+
+
+# -- differential test against torch: every option combination ------------------------------------
+
+
+@st.composite
+def problems(draw):
+    """Logits of shape (C,) or (N, C, d...), index or probability targets, and options."""
+    seed = draw(st.integers(0, 2**31 - 1))
+    g = torch.Generator().manual_seed(seed)
+    c = draw(st.integers(1, 5))
+    batch = draw(st.one_of(st.just(None), st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    shape = (c,) if batch is None else (batch[0], c, *batch[1:])
+    x = torch.randn(shape, generator=g, dtype=torch.float64) * 4
+    if draw(st.booleans()):
+        target = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), class_dim(x))
+        ignore_index = -100
+    else:
+        tshape = () if batch is None else (batch[0], *batch[1:])
+        target = torch.randint(0, c, tshape, generator=g)
+        ignore_index = draw(st.sampled_from([-100, 0, c - 1]))
+        if draw(st.booleans()) and target.numel():
+            target.view(-1)[0] = ignore_index  # at least one ignored target
+    weight = torch.rand(c, generator=g, dtype=torch.float64) + 0.1 if draw(st.booleans()) else None
+    options = dict(
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=draw(st.sampled_from(REDUCTIONS)),
+        label_smoothing=draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])),
+    )
+    return x, target, options
+
+
+@given(problems())
+def test_cross_entropy_matches_torch(problem):
+    x, target, options = problem
+    ours_x, ref_x = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ours = cross_entropy(ours_x, target, **options)
+    ref = F.cross_entropy(ref_x, target, **options)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-14, equal_nan=True)
+    if torch.isfinite(ref).all():
+        ours.sum().backward()
+        ref.sum().backward()
+        torch.testing.assert_close(ours_x.grad, ref_x.grad, rtol=1e-10, atol=1e-13)
+
+
+@given(problems())
+def test_nll_loss_matches_torch(problem):
+    x, target, options = problem
+    if target.is_floating_point():
+        return  # nll_loss takes class indices only
+    options.pop("label_smoothing")
+    log_probs = torch.log_softmax(x, class_dim(x))
+    torch.testing.assert_close(
+        nll_loss(log_probs, target, **options),
+        F.nll_loss(log_probs, target, **options),
+        rtol=1e-12,
+        atol=1e-14,
+        equal_nan=True,
+    )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_modules_equal_functions(reduction):
+    g = torch.Generator().manual_seed(0)
+    x, t, w = (
+        torch.randn(6, 4, generator=g),
+        torch.randint(0, 4, (6,), generator=g),
+        torch.rand(4, generator=g),
+    )
+    module = CrossEntropyLoss(weight=w, ignore_index=2, reduction=reduction, label_smoothing=0.2)
+    torch.testing.assert_close(module(x, t), cross_entropy(x, t, w, 2, reduction, 0.2))
+    log_probs = torch.log_softmax(x, 1)
+    torch.testing.assert_close(
+        NLLLoss(w, 2, reduction)(log_probs, t), nll_loss(log_probs, t, w, 2, reduction)
+    )
+    assert set(module.state_dict()) == {"weight"}
+
+
+# -- values worked by hand -------------------------------------------------------------------------
+
+
+def test_hand_computed_weighted_mean_with_ignored_target():
+    # logits (2, 0, 0) and (0, 0, 0); targets 0, 2 and one ignored; weights (1, 1, 3)
+    x = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [5.0, 1.0, 0.0]], dtype=torch.float64)
+    t = torch.tensor([0, 2, -100])
+    w = torch.tensor([1.0, 1.0, 3.0], dtype=torch.float64)
+    first, second = math.log(1 + 2 * math.exp(-2)), math.log(3)
+    none = cross_entropy(x, t, weight=w, reduction="none")
+    torch.testing.assert_close(none, torch.tensor([first, 3 * second, 0.0], dtype=torch.float64))
+    # 'mean' divides by the weights of the counted targets, 1 + 3
+    assert cross_entropy(x, t, weight=w).item() == pytest.approx((first + 3 * second) / 4, rel=1e-15)
+
+
+def test_hand_computed_label_smoothing():
+    # eps = 0.3 over C = 3 classes: (1 - eps) * CE + eps / 3 * sum_c (-log p_c)
+    x = torch.tensor([[2.0, 0.0, 0.0]], dtype=torch.float64)
+    lse = math.log(math.exp(2) + 2)
+    nll = [lse - 2, lse, lse]
+    expected = 0.7 * nll[0] + 0.1 * sum(nll)
+    assert cross_entropy(x, torch.tensor([0]), label_smoothing=0.3).item() == pytest.approx(
+        expected, rel=1e-15
+    )
+    # the same loss as cross-entropy against the mixed target (1 - eps) onehot + eps / C
+    mixed = torch.tensor([[0.8, 0.1, 0.1]], dtype=torch.float64)
+    assert cross_entropy(x, mixed).item() == pytest.approx(expected, rel=1e-15)
+
+
+def test_all_ignored_batch_behaves_as_torch():
+    x, t = torch.randn(4, 3), torch.full((4,), -100)
+    assert math.isnan(cross_entropy(x, t).item()) and math.isnan(F.cross_entropy(x, t).item())
+    assert cross_entropy(x, t, reduction="sum").item() == 0.0
+    assert cross_entropy(x, t, reduction="none").tolist() == [0.0] * 4
+
+
+def test_ignore_index_may_be_a_real_class():
+    x = torch.zeros(3, 4)
+    loss = cross_entropy(x, torch.tensor([0, 1, 1]), ignore_index=1, reduction="none")
+    assert loss.tolist() == pytest.approx([math.log(4), 0.0, 0.0])
+
+
+def test_stable_at_extreme_logits():
+    x = torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]], requires_grad=True)
+    loss = cross_entropy(x, torch.tensor([0, 0]), reduction="none")
+    loss.sum().backward()
+    assert loss.tolist() == [0.0, 2e4]
+    assert torch.isfinite(x.grad).all()
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0], [-1.0, 1.0, 0.0]]
+
+
+# -- exact oracle ----------------------------------------------------------------------------------
+
+_logits = [0.0, 1e-6, 0.5, 3.0, 20.0, 40.0, 100.0, 1e3, 1e4]
+LOGIT_ROWS = [
+    [float(np.float32(v)) for v in row]
+    for row in ([a, -b, 0.0] for a in _logits for b in _logits[::2])  # one large, one small, one zero logit
+]
+
+
+def oracle(row, target):
+    """Value and gradient of -log softmax(row)[target], exactly (to ~30 digits)."""
+    dps = 40 + int(max(abs(v) for v in row) / math.log(10))
+    with mpmath.workdps(dps):
+        xs = [mpmath.mpf(v) for v in row]
+        lse = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in xs))
+        value = lse - xs[target]
+        grad = [mpmath.exp(v - lse) - (1 if c == target else 0) for c, v in enumerate(xs)]
+        # componentwise scale: softmax_c + onehot_c, the two terms of each gradient entry
+        scale = [mpmath.exp(v - lse) + (1 if c == target else 0) for c, v in enumerate(xs)]
+    return value, grad, scale
+
+
+@pytest.mark.parametrize(
+    "dtype, tol", [(torch.float32, 1e-6), (torch.float64, 1e-13)], ids=["float32", "float64"]
+)
+def test_cross_entropy_matches_oracle(dtype, tol):
+    rows = [row for row in LOGIT_ROWS for _ in range(3)]
+    targets = [t for _ in LOGIT_ROWS for t in range(3)]
+    x = torch.tensor(rows, dtype=dtype, requires_grad=True)
+    loss = cross_entropy(x, torch.tensor(targets), reduction="none")
+    loss.sum().backward()
+    floor = mpmath.mpf(torch.finfo(dtype).tiny) / tol
+    with mpmath.workdps(40):
+        for i, (row, target) in enumerate(zip(rows, targets, strict=True)):
+            value, grad, scale = oracle(row, target)
+            err = abs(mpmath.mpf(loss[i].item()) - value) / max(value, floor)
+            assert err <= tol, f"value at {row}, target {target}: rel. error {err}"
+            for c in range(3):
+                err = abs(mpmath.mpf(x.grad[i, c].item()) - grad[c]) / max(scale[c], floor)
+                assert err <= tol, f"gradient {c} at {row}, target {target}: rel. error {err}"
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+def test_rejects_float_class_indices():
+    with pytest.raises(
+        TypeError, match=r"integer dtype, got torch.float32; for class indices use target.long\(\)"
+    ):
+        cross_entropy(torch.randn(3, 4), torch.tensor([0.0, 1.0, 2.0]))
+
+
+def test_rejects_integer_class_probabilities():
+    with pytest.raises(ValueError, match=r"must have shape \(3,\), got \(3, 4\)"):
+        cross_entropy(torch.randn(3, 4), torch.zeros(3, 4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("bad", [4, -1, 7])
+def test_rejects_class_index_out_of_range(bad):
+    with pytest.raises(
+        ValueError, match=rf"class index {bad}, outside \[0, 4\) and not ignore_index \(-100\)"
+    ):
+        cross_entropy(torch.randn(3, 4), torch.tensor([0, bad, 1]))
+
+
+def test_rejects_wrong_weight_length():
+    with pytest.raises(ValueError, match=r"weight must have one entry per class, shape \(4,\), got \(3,\)"):
+        cross_entropy(torch.randn(3, 4), torch.tensor([0, 1, 2]), weight=torch.ones(3))
+
+
+@pytest.mark.parametrize("eps", [-0.1, 1.5])
+def test_rejects_label_smoothing_outside_unit_interval(eps):
+    with pytest.raises(ValueError, match=rf"label_smoothing must be in \[0, 1\], got {eps}"):
+        cross_entropy(torch.randn(3, 4), torch.tensor([0, 1, 2]), label_smoothing=eps)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        CrossEntropyLoss(label_smoothing=eps)
+
+
+def test_rejects_target_shape_mismatch():
+    with pytest.raises(ValueError, match=r"must have shape \(2, 5, 6\), got \(2, 5, 7\)"):
+        cross_entropy(torch.randn(2, 4, 5, 6), torch.zeros(2, 5, 7, dtype=torch.long))
+
+
+def test_rejects_ignore_index_with_probability_targets():
+    x = torch.randn(3, 4)
+    with pytest.raises(ValueError, match="ignore_index applies to class indices only"):
+        cross_entropy(x, torch.softmax(x, 1), ignore_index=1)
+
+
+def test_nll_loss_rejects_probability_targets():
+    x = torch.randn(3, 4)
+    with pytest.raises(TypeError, match="integer dtype, got torch.float32"):
+        nll_loss(x, torch.softmax(x, 1))
+
+
+def test_rejects_zero_dimensional_input():
+    with pytest.raises(ValueError, match="input must have shape"):
+        cross_entropy(torch.tensor(1.0), torch.tensor(0))
+
+
+def test_torch_log_softmax_is_less_accurate_for_a_confident_class():
+    """The docstring's claim: at logits (20, 0, 0), torch's loss of class 0 is off by ~1e-7 (float64)."""
+    x = torch.tensor([[20.0, 0.0, 0.0]], dtype=torch.float64)
+    value, _, _ = oracle([20.0, 0.0, 0.0], 0)
+    with mpmath.workdps(40):
+        ours = abs(mpmath.mpf(cross_entropy(x, torch.tensor([0])).item()) - value) / value
+        theirs = abs(mpmath.mpf(F.cross_entropy(x, torch.tensor([0])).item()) - value) / value
+    assert ours <= 1e-15 and theirs >= 1e-8
+
+
+def test_tied_maxima_get_the_softmax_gradient():
+    x = torch.tensor([[1.0, 1.0, 0.0], [3.0, 3.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    cross_entropy(x, torch.tensor([2, 0]), reduction="sum").backward()
+    expected = torch.softmax(x.detach(), 1) - F.one_hot(torch.tensor([2, 0]), 3)
+    torch.testing.assert_close(x.grad, expected, rtol=1e-15, atol=1e-16)
