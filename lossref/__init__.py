@@ -12,7 +12,7 @@ Examples:
 """
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
-from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
+from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, log_softmax, nll_loss
 
 __version__ = "0.1.0"
 
@@ -25,4 +25,5 @@ __all__ = [
     "cross_entropy",
     "NLLLoss",
     "CrossEntropyLoss",
+    "log_softmax",
 ]

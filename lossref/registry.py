@@ -6,7 +6,7 @@ module, its torch counterpart (if any), its sympy definition and a generator of 
 Examples:
     >>> from lossref.registry import LOSSES, get
     >>> [spec.name for spec in LOSSES]
-    ['binary_cross_entropy', 'binary_cross_entropy_with_logits']
+    ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
     >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence
 
 import torch
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
+from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
 
 if TYPE_CHECKING:  # sympy is an optional extra
     from lossref.symbolic import SymbolicLoss
@@ -55,11 +57,23 @@ class LossSpec:
     #: torch's own implementation with the same signature, or ``None`` where torch has none
     torch_function: Optional[Callable[..., Tensor]]
     #: what ``input`` holds
-    domain: Literal["logits", "probabilities"]
+    domain: Literal["logits", "probabilities", "log-probabilities"]
+    #: ``"elementwise"``: target has the input's shape and the loss is per element;
+    #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample
+    target: Literal["elementwise", "class indices"]
     #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU
     generate: Callable[[tuple[int, ...], torch.Generator, torch.dtype, bool], LossInputs]
     #: name of the :class:`~lossref.symbolic.SymbolicLoss` in :mod:`lossref.symbolic`
     symbolic_name: str
+    #: the arguments the loss is differentiable in (gradcheck perturbs these)
+    differentiable: tuple[str, ...] = ("input",)
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        """The shape of the loss with ``reduction='none'``."""
+        shape = tuple(input_shape)
+        if self.target == "class indices":
+            return () if len(shape) == 1 else shape[:1] + shape[2:]
+        return shape
 
     @property
     def symbolic(self) -> "SymbolicLoss":
@@ -111,6 +125,21 @@ def _bce_logits_inputs(
     return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype), options)
 
 
+def _class_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, log_probs: bool
+) -> LossInputs:
+    """Logits (or log-probabilities) of shape (C,) or (N, C, d...); class indices, about 1 in 8 ignored."""
+    c = shape[0] if len(shape) == 1 else shape[1]
+    scores = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    if log_probs:
+        scores = torch.log_softmax(scores, 0 if len(shape) == 1 else 1)
+    target_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
+    target = torch.randint(0, c, target_shape, generator=g)
+    target = torch.where(torch.rand(target_shape, generator=g) < 0.125, -100, target)
+    options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
+    return LossInputs(scores, target, options)
+
+
 LOSSES: tuple[LossSpec, ...] = (
     LossSpec(
         name="binary_cross_entropy",
@@ -118,8 +147,10 @@ LOSSES: tuple[LossSpec, ...] = (
         module=BCELoss,
         torch_function=F.binary_cross_entropy,
         domain="probabilities",
+        target="elementwise",
         generate=_bce_inputs,
         symbolic_name="BCE",
+        differentiable=("input", "weight"),  # targets stay in [0, 1] only away from 0 and 1
     ),
     LossSpec(
         name="binary_cross_entropy_with_logits",
@@ -127,8 +158,32 @@ LOSSES: tuple[LossSpec, ...] = (
         module=BCEWithLogitsLoss,
         torch_function=F.binary_cross_entropy_with_logits,
         domain="logits",
+        target="elementwise",
         generate=_bce_logits_inputs,
         symbolic_name="BCE_WITH_LOGITS",
+        differentiable=("input", "target", "weight", "pos_weight"),
+    ),
+    LossSpec(
+        name="cross_entropy",
+        function=cross_entropy,
+        module=CrossEntropyLoss,
+        torch_function=F.cross_entropy,
+        domain="logits",
+        target="class indices",
+        generate=partial(_class_inputs, log_probs=False),
+        symbolic_name="CROSS_ENTROPY",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="nll_loss",
+        function=nll_loss,
+        module=NLLLoss,
+        torch_function=F.nll_loss,
+        domain="log-probabilities",
+        target="class indices",
+        generate=partial(_class_inputs, log_probs=True),
+        symbolic_name="NLL",
+        differentiable=("input", "weight"),
     ),
 )
 

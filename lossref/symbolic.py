@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Union
 
 try:
     import mpmath
@@ -40,6 +40,15 @@ __all__ = [
     "c",
     "BCE",
     "BCE_WITH_LOGITS",
+    "NUM_CLASSES",
+    "xs",
+    "zs",
+    "qs",
+    "ws",
+    "m",
+    "log_softmax",
+    "CROSS_ENTROPY",
+    "NLL",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -60,54 +69,78 @@ def softplus(z: sp.Expr) -> sp.Expr:
     return sp.log(1 + sp.exp(z))
 
 
+Arg = Union[sp.Symbol, tuple[sp.Symbol, ...]]
+
+
 class OracleResult(NamedTuple):
-    """Exact (to ``digits``) value and gradient, and the scale the gradient's error is judged by."""
+    """Exact (to ``digits``) value and gradient, and the scale the gradient's error is judged by.
+
+    For a loss of a vector input (the logits of all classes), ``grad`` and ``grad_scale`` are lists
+    with one entry per component.
+    """
 
     value: mpmath.mpf
-    grad: mpmath.mpf
+    grad: Any
     #: sum of the absolute values of the gradient's terms: the gradient's componentwise scale.
     #: Where one term vanishes (hard targets) it is ``|grad|`` itself, so the error is relative.
-    grad_scale: mpmath.mpf
+    grad_scale: Any
+
+
+def _symbols(arg: Arg) -> tuple[sp.Symbol, ...]:
+    return arg if isinstance(arg, tuple) else (arg,)
 
 
 @dataclass(frozen=True)
 class SymbolicLoss:
-    """One loss: its elementwise formula, what it is differentiated by, and its gradient's terms.
+    """One loss: its formula per element (or per sample, for a vector of class scores), what it is
+    differentiated by, and its gradient's terms.
 
     Args:
         name: the name of the lossref function it defines.
-        expr: the elementwise loss as written in textbooks (no stabilising rewrite).
-        args: lossref argument name -> symbol, in call order; the first is the input.
+        expr: the loss of one element (or sample) as written in textbooks, no stabilising rewrite.
+        args: lossref argument name -> symbol, or tuple of symbols for a per-class vector, in call
+            order; the first is the input.
         defaults: values of optional arguments that are left out (e.g. ``weight=1``).
         grad_terms: the gradient w.r.t. the input written as a sum of terms that do not cancel
             each other for hard targets; ``sum(grad_terms) == gradient`` is checked by the tests.
+            For a vector input, one such tuple per component.
         stable: the numerically stable form the implementation evaluates, equal to ``expr``.
     """
 
     name: str
     expr: sp.Expr
-    args: dict[str, sp.Symbol]
-    defaults: dict[str, float]
-    grad_terms: tuple[sp.Expr, ...]
+    args: dict[str, Arg]
+    defaults: dict[str, Any]
+    grad_terms: tuple
     stable: sp.Expr
 
     @property
-    def input(self) -> sp.Symbol:
+    def input(self) -> Arg:
         return next(iter(self.args.values()))
 
-    @cached_property
-    def gradient(self) -> sp.Expr:
-        """The derivative of :attr:`expr` with respect to the input, as sympy derives it."""
-        return sp.diff(self.expr, self.input)
+    @property
+    def vector_input(self) -> bool:
+        return isinstance(self.input, tuple)
 
     @cached_property
-    def _mpmath_functions(self) -> tuple[Callable, ...]:
-        """value, gradient and gradient scale as functions of the arguments, for mpmath."""
-        scale = sum(sp.Abs(t) for t in self.grad_terms)
-        syms = list(self.args.values())
-        return tuple(sp.lambdify(syms, e, modules="mpmath") for e in (self.expr, self.gradient, scale))
+    def gradient(self) -> Any:
+        """The derivative of :attr:`expr` with respect to the input (a tuple for a vector input)."""
+        grads = tuple(sp.diff(self.expr, v) for v in _symbols(self.input))
+        return grads if self.vector_input else grads[0]
 
-    def oracle(self, digits: int = 30, **values: float) -> OracleResult:
+    @property
+    def _terms_per_component(self) -> tuple[tuple[sp.Expr, ...], ...]:
+        return self.grad_terms if self.vector_input else (self.grad_terms,)
+
+    @cached_property
+    def _mpmath_function(self) -> Callable:
+        """[value, gradient components..., gradient scales...] as a function of the arguments."""
+        grads = _symbols(self.gradient) if self.vector_input else (self.gradient,)
+        scales = tuple(sum(sp.Abs(t) for t in terms) for terms in self._terms_per_component)
+        syms = [v for arg in self.args.values() for v in _symbols(arg)]
+        return sp.lambdify(syms, [self.expr, *grads, *scales], modules="mpmath")
+
+    def oracle(self, digits: int = 30, **values: Any) -> OracleResult:
         """Evaluate value and gradient at exactly the given floats, correct to ``digits`` digits.
 
         The working precision starts from the magnitude of the arguments (``exp(-x)`` next to 1
@@ -120,16 +153,24 @@ class SymbolicLoss:
         missing = [k for k in self.args if k not in values and k not in self.defaults]
         if missing:
             raise TypeError(f"{self.name}.oracle needs a value for {missing}")
-        vals = [float(values[k]) if k in values else self.defaults[k] for k in self.args]
-        fns = self._mpmath_functions
+        vals: list[float] = []
+        for k, arg in self.args.items():
+            v = values[k] if k in values else self.defaults[k]
+            v = tuple(v) if isinstance(arg, tuple) else (v,)
+            if len(v) != len(_symbols(arg)):
+                raise TypeError(f"{self.name}.oracle: {k} needs {len(_symbols(arg))} values, got {len(v)}")
+            vals += [float(u) for u in v]
+        f = self._mpmath_function
         dps = 2 * digits + math.ceil(max(abs(v) for v in vals) / math.log(10))
         while True:
             with mpmath.workdps(dps):
-                a = [f(*map(mpmath.mpf, vals)) for f in fns]
+                a = f(*map(mpmath.mpf, vals))
             with mpmath.workdps(dps + digits):
-                b = [f(*map(mpmath.mpf, vals)) for f in fns]
+                b = f(*map(mpmath.mpf, vals))
             if all(_agree(u, v, digits) for u, v in zip(a, b, strict=True)):
-                return OracleResult(*b)
+                n = len(_symbols(self.input))
+                grad, scale = b[1 : 1 + n], b[1 + n :]
+                return OracleResult(b[0], *((grad, scale) if self.vector_input else (grad[0], scale[0])))
             if dps > 40_000:  # enough for |arguments| up to ~4e4
                 raise ArithmeticError(f"{self.name} oracle did not converge at {values}")
             dps *= 2
@@ -157,4 +198,42 @@ BCE_WITH_LOGITS = SymbolicLoss(
     defaults={"weight": 1.0, "pos_weight": 1.0},
     grad_terms=(w * (1 - y) * sigmoid(x), -w * c * y * sigmoid(-x)),
     stable=w * (c * y * softplus(-x) + (1 - y) * softplus(x)),
+)
+
+#: three classes are enough to show every term of the multi-class losses
+NUM_CLASSES = 3
+xs = sp.symbols(f"x_0:{NUM_CLASSES}", real=True)  #: logits
+zs = sp.symbols(f"z_0:{NUM_CLASSES}", nonpositive=True)  #: log-probabilities
+qs = sp.symbols(f"q_0:{NUM_CLASSES}", nonnegative=True)  #: target distribution (one-hot for an index)
+ws = sp.symbols(f"w_0:{NUM_CLASSES}", positive=True)  #: class weights
+m = sp.Symbol("m", real=True)  #: any shift, e.g. the largest logit
+
+
+def log_softmax(logits: tuple[sp.Symbol, ...], c: int, shift: sp.Expr = sp.S.Zero) -> sp.Expr:
+    r""":math:`\log p_c = (x_c - m) - \log \sum_k e^{x_k - m}`, the same for every shift :math:`m`."""
+    return (logits[c] - shift) - sp.log(sum(sp.exp(v - shift) for v in logits))
+
+
+def _softmax(logits: tuple[sp.Symbol, ...], c: int) -> sp.Expr:
+    return sp.exp(logits[c]) / sum(sp.exp(v) for v in logits)
+
+
+_total_weight = sum(w_ * q_ for w_, q_ in zip(ws, qs, strict=True))
+
+CROSS_ENTROPY = SymbolicLoss(
+    name="cross_entropy",
+    expr=-sum(ws[c] * qs[c] * log_softmax(xs, c) for c in range(NUM_CLASSES)),
+    args={"input": xs, "target": qs, "weight": ws},
+    defaults={"weight": (1.0,) * NUM_CLASSES},
+    grad_terms=tuple((_softmax(xs, c) * _total_weight, -ws[c] * qs[c]) for c in range(NUM_CLASSES)),
+    stable=-sum(ws[c] * qs[c] * log_softmax(xs, c, m) for c in range(NUM_CLASSES)),
+)
+
+NLL = SymbolicLoss(
+    name="nll_loss",
+    expr=-sum(ws[c] * qs[c] * zs[c] for c in range(NUM_CLASSES)),
+    args={"input": zs, "target": qs, "weight": ws},
+    defaults={"weight": (1.0,) * NUM_CLASSES},
+    grad_terms=tuple((-ws[c] * qs[c],) for c in range(NUM_CLASSES)),
+    stable=-sum(ws[c] * qs[c] * zs[c] for c in range(NUM_CLASSES)),
 )

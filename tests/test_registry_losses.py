@@ -1,8 +1,8 @@
 """The checks every registered loss gets (kornia's per-loss template), driven by the registry.
 
 smoke, cardinality per reduction, gradcheck in float64, module == function, state of the module
-(buffers, device moves), the shared exceptions, and a differential test against torch's kernel over
-random shapes and broadcastable weights (hypothesis).
+(buffers, device moves), the shared exceptions, and differential tests against torch's kernel. Losses
+with class-index targets get their option-by-option torch comparison in tests/test_cross_entropy.py.
 """
 
 import re
@@ -16,6 +16,15 @@ from lossref.registry import LOSSES
 
 REDUCTIONS = ["none", "mean", "sum"]
 TORCH_BACKED = [s for s in LOSSES if s.torch_function is not None]
+ELEMENTWISE = [s for s in LOSSES if s.target == "elementwise"]
+# input shapes: () is an elementwise scalar; (7,) is one sample of 7 class scores for class losses
+SHAPES = [(), (7,), (4, 3), (2, 3, 4, 5)]
+SPEC_SHAPES = [
+    pytest.param(s, shape, id=f"{s.name}-{shape}")
+    for s in LOSSES
+    for shape in SHAPES
+    if s.target == "elementwise" or shape
+]
 
 
 def call(spec, inputs, **kw):
@@ -38,29 +47,38 @@ def test_smoke(spec, device, weighted):
     assert torch.isfinite(loss) and loss >= 0
 
 
-@pytest.mark.parametrize("shape", [(), (7,), (4, 3), (2, 3, 4, 5)])
+def counted_weight(spec, inputs):
+    """The denominator of 'mean': the number of elements, or the weight of the counted class targets."""
+    if spec.target == "elementwise":
+        return inputs.input.numel()
+    keep = inputs.target != -100
+    if "weight" not in inputs.options:
+        return keep.sum()
+    return inputs.options["weight"][inputs.target[keep]].sum()
+
+
+@pytest.mark.parametrize("spec, shape", SPEC_SHAPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cardinality(spec, shape, reduction):
     inputs = spec.make_inputs(shape, seed=2, weighted=len(shape) > 0)
     loss = call(spec, inputs, reduction=reduction)
-    assert loss.shape == (shape if reduction == "none" else ())
-    elementwise = call(spec, inputs, reduction="none")
-    expected = {"none": elementwise, "mean": elementwise.mean(), "sum": elementwise.sum()}[reduction]
-    torch.testing.assert_close(loss, expected)
+    assert loss.shape == (spec.output_shape(shape) if reduction == "none" else ())
+    each = call(spec, inputs, reduction="none")
+    expected = {"none": each, "mean": each.sum() / counted_weight(spec, inputs), "sum": each.sum()}[reduction]
+    torch.testing.assert_close(loss, expected.to(loss.dtype))
 
 
 def test_empty_input_reduces_like_torch(spec):
     inputs = spec.make_inputs((0, 3), seed=0)
     assert torch.isnan(call(spec, inputs)).item()
     assert call(spec, inputs, reduction="sum").item() == 0.0
-    assert call(spec, inputs, reduction="none").shape == (0, 3)
+    assert call(spec, inputs, reduction="none").shape == spec.output_shape((0, 3))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gradcheck_float64(spec, reduction):
     inputs = spec.make_inputs((3, 4), seed=3, dtype=torch.float64, weighted=True)
-    # probabilities stay inside [0, 1] under gradcheck's 1e-6 perturbation only for the input itself
-    wrt = ["input", "weight"] if spec.domain == "probabilities" else ["input", "target", *inputs.options]
+    wrt = [name for name in spec.differentiable if name in ("input", "target", *inputs.options)]
     tensors = {"input": inputs.input, "target": inputs.target, **inputs.options}
     for name in wrt:
         tensors[name] = tensors[name].clone().requires_grad_(True)
@@ -89,7 +107,8 @@ def test_module_keeps_options_as_buffers(spec):
     restored = spec.module(**{k: torch.zeros_like(v) for k, v in inputs.options.items()})
     restored.load_state_dict(state)
     torch.testing.assert_close(restored(inputs.input, inputs.target), module(inputs.input, inputs.target))
-    assert module.to(torch.float64)(inputs.input.double(), inputs.target.double()).dtype == torch.float64
+    target = inputs.target.double() if inputs.target.is_floating_point() else inputs.target
+    assert module.to(torch.float64)(inputs.input.double(), target).dtype == torch.float64
     assert "reduction='mean'" in repr(module)
 
 
@@ -115,30 +134,42 @@ def test_rejects_non_tensors(spec):
         spec.function(inputs.input, 1.0)
 
 
-def test_rejects_integer_dtypes(spec):
+def test_rejects_integer_input(spec):
+    inputs = spec.make_inputs((3,))
+    with pytest.raises(TypeError, match="input must have a floating-point dtype, got torch.int64"):
+        spec.function(inputs.input.round().long(), inputs.target)
+
+
+def test_rejects_weight_of_another_dtype(spec):
+    inputs = spec.make_inputs((3,))
+    with pytest.raises(TypeError, match="weight has dtype torch.float64 but input has dtype torch.float32"):
+        spec.function(inputs.input, inputs.target, weight=torch.ones(3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
+def test_rejects_integer_targets(spec):
     inputs = spec.make_inputs((3,))
     with pytest.raises(
         TypeError, match=r"target must have a floating-point dtype, got torch.int64.*target.float\(\)"
     ):
         spec.function(inputs.input, inputs.target.round().long())
-    with pytest.raises(TypeError, match="input must have a floating-point dtype, got torch.int64"):
-        spec.function(inputs.input.round().long(), inputs.target)
 
 
-def test_rejects_mixed_float_dtypes(spec):
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
+def test_rejects_target_of_another_dtype(spec):
     inputs = spec.make_inputs((3,))
     with pytest.raises(TypeError, match="target has dtype torch.float64 but input has dtype torch.float32"):
         spec.function(inputs.input, inputs.target.double())
-    with pytest.raises(TypeError, match="weight has dtype torch.float64"):
-        spec.function(inputs.input, inputs.target, weight=torch.ones(3, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
 def test_rejects_shape_mismatch(spec):
     inputs = spec.make_inputs((3, 2))
     with pytest.raises(ValueError, match=r"target must have the shape of input \(3, 2\), got \(3, 1\)"):
         spec.function(inputs.input, inputs.target[:, :1])
 
 
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
 @pytest.mark.parametrize("shape", [(4,), (4, 2), (2, 4, 3)])
 def test_rejects_weight_that_does_not_broadcast(spec, shape):
     inputs = spec.make_inputs((4, 3))
@@ -159,7 +190,7 @@ def shapes_with_broadcastable(draw):
     return shape, wshape
 
 
-@pytest.mark.parametrize("spec", TORCH_BACKED, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in ELEMENTWISE if s.torch_function], ids=lambda s: s.name)
 @given(
     shapes=shapes_with_broadcastable(),
     seed=st.integers(0, 2**31 - 1),
