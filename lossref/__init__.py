@@ -13,6 +13,7 @@ Examples:
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, log_softmax, nll_loss
+from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 
 __version__ = "0.1.0"
 
@@ -26,4 +27,8 @@ __all__ = [
     "NLLLoss",
     "CrossEntropyLoss",
     "log_softmax",
+    "sigmoid_focal_loss",
+    "softmax_focal_loss",
+    "FocalLoss",
+    "SoftmaxFocalLoss",
 ]

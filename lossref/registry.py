@@ -5,8 +5,9 @@ module, its torch counterpart (if any), its sympy definition and a generator of 
 
 Examples:
     >>> from lossref.registry import LOSSES, get
-    >>> [spec.name for spec in LOSSES]
-    ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss']
+    >>> [spec.name for spec in LOSSES]  # doctest: +NORMALIZE_WHITESPACE
+    ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss',
+     'sigmoid_focal_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
     >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
@@ -26,6 +27,7 @@ from torch import Tensor, nn
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
+from lossref.focal import FocalLoss, sigmoid_focal_loss
 
 if TYPE_CHECKING:  # sympy is an optional extra
     from lossref.symbolic import SymbolicLoss
@@ -125,6 +127,14 @@ def _bce_logits_inputs(
     return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype), options)
 
 
+def _focal_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Logits and labels; no tensor options (the module takes alpha and gamma as numbers)."""
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype))
+
+
 def _class_inputs(
     shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, log_probs: bool
 ) -> LossInputs:
@@ -184,6 +194,16 @@ LOSSES: tuple[LossSpec, ...] = (
         generate=partial(_class_inputs, log_probs=True),
         symbolic_name="NLL",
         differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="sigmoid_focal_loss",
+        function=sigmoid_focal_loss,
+        module=FocalLoss,
+        torch_function=None,  # torchvision.ops has one; tests compare with its documented formula
+        domain="logits",
+        target="elementwise",
+        generate=_focal_inputs,
+        symbolic_name="SIGMOID_FOCAL",
     ),
 )
 

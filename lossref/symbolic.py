@@ -49,6 +49,9 @@ __all__ = [
     "log_softmax",
     "CROSS_ENTROPY",
     "NLL",
+    "a",
+    "g",
+    "SIGMOID_FOCAL",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -236,4 +239,30 @@ NLL = SymbolicLoss(
     defaults={"weight": (1.0,) * NUM_CLASSES},
     grad_terms=tuple((-ws[c] * qs[c],) for c in range(NUM_CLASSES)),
     stable=-sum(ws[c] * qs[c] * zs[c] for c in range(NUM_CLASSES)),
+)
+
+a = sp.Symbol("alpha", nonnegative=True)  #: focal loss: weight of the positive class
+g = sp.Symbol("gamma", nonnegative=True)  #: focal loss: focusing parameter
+
+_p = sigmoid(x)
+_alpha_t = a * y + (1 - a) * (1 - y)
+_modulating = (y * (1 - _p) + (1 - y) * _p) ** g  # (1 - p_t)^gamma
+_bce = -(y * sp.log(_p) + (1 - y) * sp.log(1 - _p))
+
+SIGMOID_FOCAL = SymbolicLoss(
+    name="sigmoid_focal_loss",
+    expr=_alpha_t * _modulating * _bce,
+    args={"input": x, "target": y, "alpha": a, "gamma": g},
+    defaults={"alpha": 0.25, "gamma": 2.0},
+    # product rule: the factor's derivative times the BCE, and the factor times the BCE's two terms;
+    # for a hard label all three have the same sign
+    grad_terms=(
+        _alpha_t * sp.diff(_modulating, x) * _bce,
+        _alpha_t * _modulating * (1 - y) * sigmoid(x),
+        -_alpha_t * _modulating * y * sigmoid(-x),
+    ),
+    # 1 - p_t as a sum of non-negative terms, and the BCE in its softplus form
+    stable=_alpha_t
+    * (y * sigmoid(-x) + (1 - y) * sigmoid(x)) ** g
+    * (y * softplus(-x) + (1 - y) * softplus(x)),
 )

@@ -25,6 +25,8 @@ _logits = [0.0, 1e-8, 1e-3, 0.5, 1, 2, 5, 10, 16, 17, 20, 30, 36.7, 40, 50, 88, 
 LOGITS = sorted({float(np.float32(s * v)) for v in _logits for s in (1, -1)})
 TARGETS = [float(np.float32(t)) for t in (0.0, 1.0, 0.25, 0.7, 1e-3, 1 - 2**-10)]
 POS_WEIGHTS = [1.0, 3.0]
+# focal loss: (alpha, gamma), fractional gamma included
+FOCAL_SETTINGS = [(0.25, 2.0), (0.5, 0.5), (1.0, 0.0), (0.75, 1.5)]
 # outside torch's gradient clamp, max(p, 1e-12), which tests/test_bce.py checks against torch
 PROBS = [float(np.float32(v)) for v in (2e-12, 1e-10, 1e-3, 0.3, 0.5, 0.9, 1 - 2**-20, 1 - 2**-24)]
 
@@ -45,6 +47,10 @@ def grid_points(spec, logits, targets, pos_weights=POS_WEIGHTS, rows=CLASS_ROWS,
     if spec.target == "class indices":
         extra = {} if weight is None else {"weight": weight}
         return [dict(input=tuple(r), target=onehot(c), **extra) for r in rows for c in range(3)]
+    if spec.name == "sigmoid_focal_loss":
+        return [
+            dict(input=a, target=t, alpha=al, gamma=ga) for a in logits for t in targets for al, ga in weight
+        ]
     if spec.domain == "logits":
         return [dict(input=a, target=t, pos_weight=c) for a in logits for t in targets for c in pos_weights]
     return [dict(input=a, target=t) for a in PROBS for t in targets]
@@ -64,9 +70,10 @@ def run_lossref(spec, dtype, points):
         target = torch.tensor([pt["target"].index(1.0) for pt in points])
         options = {"weight": torch.tensor(points[0]["weight"], dtype=dtype)} if "weight" in points[0] else {}
     else:
-        args = {k: torch.tensor([pt[k] for pt in points], dtype=dtype) for k in points[0]}
+        scalars = {k: points[0][k] for k in ("alpha", "gamma") if k in points[0]}  # one value per call
+        args = {k: torch.tensor([pt[k] for pt in points], dtype=dtype) for k in points[0] if k not in scalars}
         x = args.pop("input").requires_grad_(True)
-        target, options = args.pop("target"), args
+        target, options = args.pop("target"), {**args, **scalars}
     loss = spec.function(x, target, reduction="none", **options)
     loss.sum().backward()
     assert torch.isfinite(loss).all() and torch.isfinite(x.grad).all()
@@ -97,7 +104,11 @@ def assert_matches_oracle(spec, dtype, grid):
 @pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_value_and_gradient_match_oracle(spec, dtype):
-    for weight in CLASS_WEIGHTS if spec.target == "class indices" else [None]:
+    # one call per class-weight vector, or per focal (alpha, gamma)
+    variants = {"class indices": CLASS_WEIGHTS}.get(spec.target, [None])
+    if spec.name == "sigmoid_focal_loss":
+        variants = [(setting,) for setting in FOCAL_SETTINGS]
+    for weight in variants:
         assert_matches_oracle(spec, dtype, oracle_grid(spec.name, weight))
 
 
@@ -127,8 +138,9 @@ def test_dense_random_grid_matches_oracle(spec, dtype):
     logits = (rng.choice([-1, 1], 600) * 10 ** rng.uniform(-6, 4, 600)).astype(np.float32).tolist()
     targets = rng.uniform(0, 1, 6).astype(np.float32).tolist() + [0.0, 1.0]
     rows = [logits[i : i + 3] for i in range(0, 300, 3)]
-    points = grid_points(spec, logits, targets, [1.0, 2.5], rows=rows)
-    assert_matches_oracle(spec, dtype, [(pt, spec.symbolic.oracle(**pt)) for pt in points])
+    for weight in [((0.25, 2.0),), ((0.5, 0.5),)] if spec.name == "sigmoid_focal_loss" else [None]:
+        points = grid_points(spec, logits, targets, [1.0, 2.5], rows=rows, weight=weight)
+        assert_matches_oracle(spec, dtype, [(pt, spec.symbolic.oracle(**pt)) for pt in points])
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)

@@ -1,0 +1,261 @@
+r"""Focal losses (Lin et al. 2017): cross-entropy scaled by :math:`(1 - p_t)^\gamma`.
+
+The factor is computed as :math:`\exp(\gamma \log(1 - p_t))` with :math:`\log(1 - p_t)` taken from
+log-sigmoid / log-softmax terms, so it is accurate for confident predictions and its gradient is
+finite for every finite logit and every :math:`\gamma \ge 0`, fractional ones included (the textbook
+:math:`(1 - p_t)^{\gamma}` has an infinite derivative at :math:`p_t = 1` when :math:`\gamma < 1`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lossref._reduction import reduce
+from lossref._validation import check_floating, check_like, check_reduction, check_same_shape
+from lossref.bce import BCEWithLogitsLoss, _check_weight
+from lossref.cross_entropy import (
+    _check_class_scores,
+    _check_index_target,
+    _reduce_by_weight,
+    log_softmax,
+)
+
+__all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
+
+
+def _check_gamma(gamma: float) -> None:
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+
+
+def _check_alpha(alpha: float) -> None:
+    if not alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], or negative to disable the weighting; got {alpha}")
+
+
+def _binary_focal(
+    x: Tensor, y: Tensor, alpha: float, gamma: float, weight: Optional[Tensor], pos_weight: Optional[Tensor]
+) -> Tensor:
+    ls_pos, ls_neg = F.logsigmoid(x), F.logsigmoid(-x)  # log p, log(1 - p): exact for every logit
+    positive = y if pos_weight is None else y * pos_weight
+    ce = -(positive * ls_pos + (1 - y) * ls_neg)  # BCE with logits, a sum of non-negative terms
+    # log(1 - p_t) = log(y (1 - p) + (1 - y) p): exactly log(1 - p) or log p for a hard label, and a
+    # logaddexp for a soft one (never fed log 0 = -inf, whose second derivative there is NaN)
+    soft = (y > 0) & (y < 1)
+    y_soft = torch.where(soft, y, 0.5)
+    mixed = torch.logaddexp(torch.log(y_soft) + ls_neg, torch.log1p(-y_soft) + ls_pos)
+    log_1m_pt = torch.where(soft, mixed, torch.lerp(ls_pos, ls_neg, y))
+    loss = ce if gamma == 0 else ce * torch.exp(gamma * log_1m_pt)
+    if alpha >= 0:
+        loss = loss * (alpha * y + (1 - alpha) * (1 - y))
+    return loss if weight is None else loss * weight
+
+
+def sigmoid_focal_loss(
+    input: Tensor,
+    target: Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+    *,
+    weight: Optional[Tensor] = None,
+    pos_weight: Optional[Tensor] = None,
+) -> Tensor:
+    r"""Binary focal loss of logits, with torchvision's semantics (``torchvision.ops.sigmoid_focal_loss``).
+
+    .. math::
+        \ell_n = \alpha_t (1 - p_t)^{\gamma}\, \operatorname{BCE}(x_n, y_n), \qquad
+        p_t = y_n \sigma(x_n) + (1 - y_n)(1 - \sigma(x_n)), \qquad
+        \alpha_t = \alpha y_n + (1 - \alpha)(1 - y_n),
+
+    where the BCE is :func:`~lossref.binary_cross_entropy_with_logits` (with ``weight`` and
+    ``pos_weight`` if given). ``alpha < 0`` disables :math:`\alpha_t`; ``gamma = 0`` and ``alpha < 0``
+    give the BCE itself. Soft targets are allowed. Note the default ``reduction='none'``, as in
+    torchvision.
+
+    Args:
+        input: logits, any shape, floating.
+        target: labels in :math:`[0, 1]`, same shape and dtype as ``input``.
+        alpha: weight of the positive class in :math:`[0, 1]`, or negative to disable. Default: ``0.25``.
+        gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'none'``.
+        weight: optional element weight broadcastable to ``input`` (lossref extension). Default: ``None``.
+        pos_weight: optional positive-term weight of the BCE, as in
+            :func:`~lossref.binary_cross_entropy_with_logits` (lossref extension). Default: ``None``.
+
+    Raises:
+        TypeError: non-floating or mismatched dtypes.
+        ValueError: shapes that do not match, ``gamma < 0``, ``alpha > 1``, a ``weight`` or
+            ``pos_weight`` that does not broadcast, or an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import sigmoid_focal_loss
+        >>> x, y = torch.tensor([0.0, 3.0]), torch.tensor([1.0, 1.0])
+        >>> loss = sigmoid_focal_loss(x, y, alpha=-1, gamma=2.0)
+        >>> [round(v, 6) for v in loss.tolist()]  # 0.5**2 ln 2, sigma(-3)**2 ln(1 + e**-3)
+        [0.173287, 0.000109]
+    """
+    check_floating(input, "input")
+    check_like(target, "target", input)
+    check_same_shape(target, input)
+    _check_weight(weight, "weight", input)
+    _check_weight(pos_weight, "pos_weight", input)
+    _check_gamma(gamma)
+    _check_alpha(alpha)
+    check_reduction(reduction)
+    return reduce(_binary_focal(input, target, alpha, gamma, weight, pos_weight), reduction)
+
+
+def softmax_focal_loss(
+    input: Tensor,
+    target: Tensor,
+    alpha: Optional[Tensor] = None,
+    gamma: float = 2.0,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Multi-class focal loss of logits and class indices.
+
+    .. math::
+        \ell_n = -\alpha_{y_n} (1 - p_{n, y_n})^{\gamma} \log p_{n, y_n},
+        \qquad p = \operatorname{softmax}(x),
+
+    0 where :math:`y_n` is ``ignore_index``. :math:`1 - p_{n,y}` is computed as
+    :math:`\sum_{k \ne y} p_{n,k}` in log space, so it stays accurate when the prediction is confident.
+    ``'mean'`` averages over the targets that are not ignored (the :math:`\alpha` do not normalise; NaN
+    if all are ignored). With ``gamma = 0`` and ``alpha`` as ``weight`` this is :func:`~lossref.cross_entropy`
+    up to the normalisation of ``'mean'``.
+
+    Args:
+        input: logits, shape :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, floating.
+        target: class indices, shape :math:`()` or :math:`(N, d_1, \ldots, d_k)`, integer dtype.
+        alpha: optional per-class weight of shape :math:`(C)`. Default: ``None`` (all ones).
+        gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
+        ignore_index: target value that is ignored. Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import softmax_focal_loss
+        >>> x = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+        >>> loss = softmax_focal_loss(x, torch.tensor([0, 0]), gamma=1.0, reduction="none")
+        >>> [round(v, 6) for v in loss.tolist()]  # 0.5 ln 2, p = 1/(1+e**-2): (1 - p) (-ln p)
+        [0.346574, 0.01513]
+    """
+    num_classes = _check_class_scores(input)
+    _check_index_target(target, input, num_classes, ignore_index)
+    if alpha is not None:
+        check_like(alpha, "alpha", input)
+        if alpha.shape != (num_classes,):
+            raise ValueError(
+                f"alpha must have one entry per class, shape ({num_classes},), got {tuple(alpha.shape)}"
+            )
+    _check_gamma(gamma)
+    check_reduction(reduction)
+    dim = 0 if input.dim() == 1 else 1
+    log_probs = log_softmax(input, dim)
+    keep = target != ignore_index
+    safe = torch.where(keep, target, 0).long().unsqueeze(dim)
+    log_pt = log_probs.gather(dim, safe).squeeze(dim)
+    # log(1 - p_t) = logsumexp over the other classes; a finite fill keeps C = 1 free of NaN gradients
+    others = log_probs.scatter(dim, safe, torch.finfo(input.dtype).min)
+    log_1m_pt = torch.logsumexp(others, dim)
+    loss = -log_pt if gamma == 0 else -log_pt * torch.exp(gamma * log_1m_pt)
+    if alpha is not None:
+        loss = loss * alpha[safe.squeeze(dim)]
+    loss = loss * keep
+    return _reduce_by_weight(loss, keep.to(input.dtype), reduction)
+
+
+class FocalLoss(nn.Module):
+    r"""Module form of :func:`sigmoid_focal_loss`; also a drop-in for YOLOv5's ``FocalLoss`` wrapper.
+
+    ``FocalLoss(BCEWithLogitsLoss(...), gamma, alpha)`` takes ``weight``, ``pos_weight`` and
+    ``reduction`` from the given :class:`~lossref.BCEWithLogitsLoss` (or ``torch.nn.BCEWithLogitsLoss``),
+    as YOLOv5's wrapper does, and returns the same numbers.
+
+    Args:
+        loss_fcn: optional BCE-with-logits module whose options are used. Default: ``None``.
+        gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
+        alpha: positive-class weight in :math:`[0, 1]`, negative to disable. Default: ``0.25``.
+        reduction: used when no ``loss_fcn`` is given. Default: ``'mean'``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import BCEWithLogitsLoss, FocalLoss
+        >>> criterion = FocalLoss(BCEWithLogitsLoss(), gamma=1.5, alpha=0.25)
+        >>> round(criterion(torch.zeros(4), torch.ones(4)).item(), 5)  # 0.25 * 0.5**1.5 * ln 2
+        0.06127
+    """
+
+    weight: Optional[Tensor]
+    pos_weight: Optional[Tensor]
+
+    def __init__(
+        self,
+        loss_fcn: Optional[nn.Module] = None,
+        gamma: float = 2.0,
+        alpha: float = 0.25,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        if loss_fcn is not None and not isinstance(loss_fcn, (BCEWithLogitsLoss, nn.BCEWithLogitsLoss)):
+            raise TypeError(f"loss_fcn must be a BCEWithLogitsLoss, got {type(loss_fcn).__name__}")
+        _check_gamma(gamma)
+        _check_alpha(alpha)
+        self.gamma, self.alpha = gamma, alpha
+        self.reduction = reduction if loss_fcn is None else loss_fcn.reduction
+        check_reduction(self.reduction)
+        self.register_buffer("weight", None if loss_fcn is None else loss_fcn.weight)
+        self.register_buffer("pos_weight", None if loss_fcn is None else loss_fcn.pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return sigmoid_focal_loss(
+            input,
+            target,
+            self.alpha,
+            self.gamma,
+            self.reduction,
+            weight=self.weight,
+            pos_weight=self.pos_weight,
+        )
+
+    def extra_repr(self) -> str:
+        return f"gamma={self.gamma}, alpha={self.alpha}, reduction={self.reduction!r}"
+
+
+class SoftmaxFocalLoss(nn.Module):
+    r"""Module form of :func:`softmax_focal_loss`.
+
+    Args:
+        alpha: optional per-class weight of shape :math:`(C)`, kept as a buffer. Default: ``None``.
+        gamma: focusing parameter. Default: ``2.0``.
+        ignore_index: target value that is ignored. Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+    """
+
+    alpha: Optional[Tensor]
+
+    def __init__(
+        self,
+        alpha: Optional[Tensor] = None,
+        gamma: float = 2.0,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        _check_gamma(gamma)
+        check_reduction(reduction)
+        self.register_buffer("alpha", alpha)
+        self.gamma, self.ignore_index, self.reduction = gamma, ignore_index, reduction
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return softmax_focal_loss(input, target, self.alpha, self.gamma, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"gamma={self.gamma}, ignore_index={self.ignore_index}, reduction={self.reduction!r}"

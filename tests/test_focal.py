@@ -1,0 +1,186 @@
+"""Focal losses: torchvision's formula, the YOLOv5 wrapper, fractional gamma, multi-class, errors."""
+
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lossref
+from lossref import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.registry import get
+
+
+def torchvision_formula(x, y, alpha, gamma, reduction):
+    """torchvision.ops.sigmoid_focal_loss as documented (torchvision has no CPU wheel here)."""
+    p = torch.sigmoid(x)
+    loss = (
+        F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        * (1 - (p * y + (1 - p) * (1 - y))) ** gamma
+    )
+    if alpha >= 0:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
+def yolov5_wrapper(loss_fcn, gamma, alpha, x, y):
+    """Seed 002's FocalLoss(BCEWithLogitsLoss(), gamma, alpha), computed the way it computes."""
+    loss = F.binary_cross_entropy_with_logits(
+        x, y, weight=loss_fcn.weight, pos_weight=loss_fcn.pos_weight, reduction="none"
+    )
+    p = torch.sigmoid(x)
+    p_t = y * p + (1 - y) * (1 - p)
+    loss = loss * (y * alpha + (1 - y) * (1 - alpha)) * (1.0 - p_t) ** gamma
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[loss_fcn.reduction]
+
+
+def data(seed=0, shape=(6, 5)):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=g, dtype=torch.float64) * 3
+    y = torch.where(
+        torch.rand(shape, generator=g) < 0.5, torch.rand(shape, generator=g, dtype=torch.float64), 0.0
+    )
+    y[0] = 1.0
+    return x, y
+
+
+@pytest.mark.parametrize(
+    "alpha, gamma, reduction",
+    list(itertools.product([0.25, 0.5, -1.0], [0.0, 0.5, 2.0], ["none", "mean", "sum"])),
+)
+def test_matches_torchvision_formula(alpha, gamma, reduction):
+    x, y = data()
+    ours_x, ref_x = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ours = sigmoid_focal_loss(ours_x, y, alpha, gamma, reduction)
+    ref = torchvision_formula(ref_x, y, alpha, gamma, reduction)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
+    ours.sum().backward()
+    ref.sum().backward()
+    torch.testing.assert_close(ours_x.grad, ref_x.grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("bce", [torch.nn.BCEWithLogitsLoss, lossref.BCEWithLogitsLoss])
+def test_reproduces_the_yolov5_wrapper(bce, reduction):
+    x, y = data(1)
+    loss_fcn = bce(
+        pos_weight=torch.tensor([1.0, 2.0, 0.5, 1.0, 3.0], dtype=torch.float64), reduction=reduction
+    )
+    ours = FocalLoss(loss_fcn, 1.5, 0.25)(x, y)
+    torch.testing.assert_close(ours, yolov5_wrapper(loss_fcn, 1.5, 0.25, x, y), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("gamma", [0.25, 0.5, 1.5])
+def test_fractional_gamma_has_finite_gradients_where_p_t_is_one(gamma):
+    points = [(1e4, 1.0), (-1e4, 0.0), (200.0, 1.0), (-200.0, 0.0)]
+    x = torch.tensor([p for p, _ in points], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([t for _, t in points], dtype=torch.float64)
+    sigmoid_focal_loss(x, y, gamma=gamma, reduction="sum").backward()
+    exact = [
+        get("sigmoid_focal_loss").symbolic.oracle(input=p, target=t, gamma=gamma).grad for p, t in points
+    ]
+    assert x.grad.tolist() == pytest.approx([float(e) for e in exact], rel=1e-12, abs=0)
+    assert x.grad[2].item() != 0.0  # tiny, not flushed
+    # the textbook (1 - p_t)**gamma gives NaN there: 0**(gamma - 1) * 0
+    x_ref = x.detach().clone().requires_grad_(True)
+    torchvision_formula(x_ref, y, 0.25, gamma, "sum").backward()
+    assert torch.isnan(x_ref.grad).any() == (gamma < 1)
+
+
+def test_gamma_zero_and_no_alpha_is_bce():
+    x, y = data(2)
+    torch.testing.assert_close(
+        sigmoid_focal_loss(x, y, alpha=-1, gamma=0.0),
+        lossref.binary_cross_entropy_with_logits(x, y, reduction="none"),
+    )
+
+
+def test_module_defaults_follow_torchvision_values():
+    x, y = data(3)
+    torch.testing.assert_close(FocalLoss(reduction="sum")(x, y), sigmoid_focal_loss(x, y, reduction="sum"))
+
+
+# -- multi-class -----------------------------------------------------------------------------------
+
+
+def reference_softmax_focal(x, t, alpha, gamma, ignore_index):
+    """-alpha_y (1 - p_y)^gamma log p_y from torch's softmax, 0 where ignored."""
+    keep = t != ignore_index
+    safe = torch.where(keep, t, 0)
+    log_p = torch.log_softmax(x, 1).gather(1, safe[:, None])[:, 0]
+    loss = -((1 - log_p.exp()) ** gamma) * log_p
+    if alpha is not None:
+        loss = loss * alpha[safe]
+    return loss * keep
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("use_alpha", [False, True])
+def test_softmax_focal_matches_reference(gamma, use_alpha):
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(20, 4, generator=g, dtype=torch.float64) * 3
+    t = torch.randint(0, 4, (20,), generator=g)
+    t[:3] = -100
+    alpha = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64) if use_alpha else None
+    ref = reference_softmax_focal(x, t, alpha, gamma, -100)
+    ours = softmax_focal_loss(x, t, alpha, gamma, reduction="none")
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(softmax_focal_loss(x, t, alpha, gamma), ref.sum() / 17, rtol=1e-12, atol=0)
+    module = SoftmaxFocalLoss(alpha, gamma, reduction="sum")
+    torch.testing.assert_close(module(x, t), ref.sum(), rtol=1e-12, atol=0)
+
+
+def test_softmax_focal_with_gamma_zero_is_cross_entropy():
+    g = torch.Generator().manual_seed(5)
+    x, t = torch.randn(2, 5, 3, 3, generator=g), torch.randint(0, 5, (2, 3, 3), generator=g)
+    torch.testing.assert_close(
+        softmax_focal_loss(x, t, gamma=0.0, reduction="none"), lossref.cross_entropy(x, t, reduction="none")
+    )
+
+
+def test_softmax_focal_is_finite_and_exact_for_confident_predictions():
+    x = torch.tensor(
+        [[1e4, 0.0, 0.0], [40.0, 0.0, 0.0], [0.0, 1e4, 0.0]], dtype=torch.float64, requires_grad=True
+    )
+    loss = softmax_focal_loss(x, torch.tensor([0, 0, 0]), gamma=0.5, reduction="none")
+    loss.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    # class 0 at logits (40, 0, 0): 1 - p = 2 e^-40 / (1 + 2 e^-40), -log p = log1p(2 e^-40)
+    one_minus_p = 2 * math.exp(-40) / (1 + 2 * math.exp(-40))
+    assert loss[1].item() == pytest.approx(one_minus_p**0.5 * math.log1p(2 * math.exp(-40)), rel=1e-14, abs=0)
+    assert loss[2].item() == pytest.approx(1e4, rel=1e-15, abs=0)
+
+
+def test_softmax_focal_single_class_has_no_nan_gradient():
+    x = torch.zeros(3, 1, requires_grad=True)
+    softmax_focal_loss(x, torch.zeros(3, dtype=torch.long), gamma=0.5).backward()
+    assert x.grad.tolist() == [[0.0], [0.0], [0.0]]
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn", [sigmoid_focal_loss, lambda x, y, gamma: softmax_focal_loss(x, y.long(), gamma=gamma)]
+)
+def test_rejects_negative_gamma(fn):
+    with pytest.raises(ValueError, match="gamma must be >= 0, got -1.0"):
+        fn(torch.zeros(2, 3), torch.zeros(2, 3) if fn is sigmoid_focal_loss else torch.zeros(2), gamma=-1.0)
+
+
+def test_rejects_alpha_above_one():
+    with pytest.raises(
+        ValueError, match=r"alpha must be in \[0, 1\], or negative to disable the weighting; got 1.5"
+    ):
+        sigmoid_focal_loss(torch.zeros(3), torch.zeros(3), alpha=1.5)
+
+
+def test_rejects_alpha_of_wrong_length():
+    with pytest.raises(ValueError, match=r"alpha must have one entry per class, shape \(3,\), got \(2,\)"):
+        softmax_focal_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), alpha=torch.ones(2))
+
+
+def test_rejects_a_loss_fcn_that_is_not_bce_with_logits():
+    with pytest.raises(TypeError, match="loss_fcn must be a BCEWithLogitsLoss, got BCELoss"):
+        FocalLoss(torch.nn.BCELoss())
