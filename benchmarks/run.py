@@ -1,8 +1,9 @@
-"""Forward+backward time and memory of every registry loss: lossref vs torch, side by side.
+"""Forward+backward time and memory of every registry loss: lossref vs torch and peer libraries.
 
-Run: ``python benchmarks/run.py`` (add ``--device cuda`` on a GPU machine). Machines are noisy, so
-only the ratios measured in one run mean anything: each loss is timed against torch in alternating
-rounds and the medians are compared; absolute times are printed for context.
+Run: ``python benchmarks/run.py`` (add ``--device cuda`` on a GPU machine, ``--losses NAME ...`` to
+pick). Machines are noisy, so only the ratios measured in one run mean anything: each (loss, shape)
+runs in a fresh process, lossref and every peer are timed in alternating rounds, and the medians are
+compared; absolute times are printed for context. ``ratio < 1``: lossref is faster.
 
 Memory is the bytes autograd saves for the backward pass (exact and device-independent) and, on
 CUDA, the peak allocated during one forward+backward.
@@ -18,16 +19,52 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
+import torch.nn.functional as F
 from torch.utils import benchmark
 
-from lossref.registry import LOSSES, LossInputs, LossSpec
+from lossref.registry import LOSSES, LossInputs, LossSpec, get
+
+# elements per input for elementwise losses; (N, C[, H, W]) shapes for class losses
+ELEMENTWISE_SIZES = [64_000, 4_000_000]
+CLASS_SHAPES = [(8192, 1000), (16, 21, 64, 64)]
+
+
+def _torchvision_focal(x, y, alpha=0.25, gamma=2.0):
+    """torchvision.ops.sigmoid_focal_loss's documented formula (no CPU torchvision wheel exists)."""
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    return ((alpha * y + (1 - alpha) * (1 - y)) * ce * (1 - p_t) ** gamma).mean()
+
+
+def peers(spec: LossSpec) -> dict[str, Callable]:
+    """Implementations to compare with, computing the same loss with reduction='mean'."""
+    found: dict[str, Callable] = {}
+    if spec.torch_function is not None:
+        found["torch"] = spec.torch_function
+    if spec.name == "sigmoid_focal_loss":
+        found["torchvision formula"] = lambda x, y: _torchvision_focal(x, y)
+        try:
+            from kornia.losses import binary_focal_loss_with_logits
+            from monai.losses import FocalLoss as MonaiFocalLoss
+
+            monai_focal = MonaiFocalLoss(gamma=2.0, alpha=0.25, reduction="mean")
+            found["MONAI"] = lambda x, y: monai_focal(x, y)
+            found["kornia"] = lambda x, y: binary_focal_loss_with_logits(x, y, alpha=0.25, reduction="mean")
+        except ImportError:
+            print("MONAI/kornia not installed: comparing with the torchvision formula only", file=sys.stderr)
+    return found
+
+
+def ours(spec: LossSpec) -> Callable:
+    return lambda x, y, **kw: spec.function(x, y, reduction="mean", **kw)
 
 
 @dataclass
 class Measurement:
     loss: str
     impl: str
-    numel: int
+    shape: tuple[int, ...]
     seconds: float
     saved_bytes: int
     peak_bytes: Optional[int]
@@ -56,7 +93,7 @@ def _saved_bytes(fn: Callable, inputs: LossInputs) -> int:
     return sum(seen.values())
 
 
-def _peak_bytes(step: Callable[[], None]) -> Optional[int]:
+def _peak_bytes(step: Callable[[], None]) -> int:
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     base = torch.cuda.memory_allocated()
@@ -65,11 +102,8 @@ def _peak_bytes(step: Callable[[], None]) -> Optional[int]:
     return torch.cuda.max_memory_allocated() - base
 
 
-def compare(
-    spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int
-) -> tuple[Measurement, Measurement]:
-    """lossref and torch timed in alternating rounds, so that drift on a noisy machine hits both."""
-    impls = {"lossref": spec.function, "torch": spec.torch_function}
+def compare(impls: dict[str, Callable], spec: LossSpec, inputs: LossInputs, min_time: float, rounds: int):
+    """Every implementation timed in alternating rounds, so that drift on a noisy machine hits all."""
     steps = {name: _step(fn, inputs) for name, fn in impls.items()}
     times: dict[str, list[float]] = {name: [] for name in impls}
     for step in steps.values():
@@ -79,73 +113,76 @@ def compare(
             timer = benchmark.Timer(stmt="step()", globals={"step": step})
             times[name].append(timer.blocked_autorange(min_run_time=min_time / rounds).median)
     cuda = inputs.input.is_cuda
-    ours, ref = (
+    return [
         Measurement(
             spec.name,
             name,
-            inputs.input.numel(),
+            tuple(inputs.input.shape),
             statistics.median(times[name]),
             _saved_bytes(impls[name], inputs),
             _peak_bytes(steps[name]) if cuda else None,
         )
         for name in impls
-    )
-    return ours, ref
+    ]
 
 
-def _compare_in_fresh_process(
-    args: tuple[str, int, str, float, bool, int],
-) -> tuple[Measurement, Measurement]:
-    name, n, device, min_time, weighted, rounds = args
-    spec = next(s for s in LOSSES if s.name == name)
-    inputs = spec.make_inputs((n // 1000, 1000) if n >= 1000 else (n,), device=device, weighted=weighted)
-    return compare(spec, inputs, min_time, rounds)
+def _job(args: tuple[str, tuple[int, ...], str, float, bool, int]) -> list[Measurement]:
+    name, shape, device, min_time, weighted, rounds = args
+    spec = get(name)
+    inputs = spec.make_inputs(shape, device=device, weighted=weighted and spec.torch_function is not None)
+    impls = {"lossref": ours(spec), **peers(spec)}
+    if len(impls) == 1:
+        return []
+    return compare(impls, spec, inputs, min_time, rounds)
 
 
-def run(
-    sizes: list[int], device: str, min_time: float, weighted: bool, rounds: int = 5, out=sys.stdout
-) -> list[Measurement]:
-    """Each (loss, size) runs in a fresh process: the allocator state an earlier loss leaves behind
-    (freed 16 MiB blocks returned to the OS or not) would otherwise change the next one's time."""
+def shapes(spec: LossSpec) -> list[tuple[int, ...]]:
+    if spec.target == "class indices":
+        return CLASS_SHAPES
+    return [(n // 1000, 1000) for n in ELEMENTWISE_SIZES]
+
+
+def run(names: list[str], device: str, min_time: float, weighted: bool, rounds: int, out=sys.stdout):
     rows: list[Measurement] = []
     jobs = [
-        (s.name, n, device, min_time, weighted, rounds) for s in LOSSES if s.torch_function for n in sizes
+        (name, shape, device, min_time, weighted, rounds) for name in names for shape in shapes(get(name))
     ]
     context = multiprocessing.get_context("spawn")
     for i, job in enumerate(jobs, 1):
-        print(f"[{i}/{len(jobs)}] {job[0]}, {job[1]} elements", file=sys.stderr, flush=True)
-        with context.Pool(1) as pool:
-            ours, ref = pool.apply(_compare_in_fresh_process, (job,))
-        rows += [ours, ref]
-        peak = (
-            "" if ours.peak_bytes is None else f"  peak {ours.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
-        )
-        print(
-            f"{ours.loss:34s} {ours.numel:>9d}"
-            f"  lossref {ours.seconds * 1e3:9.3f} ms  torch {ref.seconds * 1e3:9.3f} ms"
-            f"  time ratio {ours.seconds / ref.seconds:5.2f}x"
-            f"  saved {ours.saved_bytes / 2**20:7.2f} MiB vs {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
-            file=out,
-            flush=True,
-        )
+        print(f"[{i}/{len(jobs)}] {job[0]} {job[1]}", file=sys.stderr, flush=True)
+        with context.Pool(1) as pool:  # a fresh process: no allocator state carried over
+            measured = pool.apply(_job, (job,))
+        rows += measured
+        for m in measured[1:]:
+            ref, mine = m, measured[0]
+            peak = (
+                ""
+                if mine.peak_bytes is None
+                else f"  peak {mine.peak_bytes / max(ref.peak_bytes or 1, 1):.2f}x"
+            )
+            print(
+                f"{mine.loss:33s} {str(mine.shape):18s} vs {ref.impl:20s}"
+                f" {mine.seconds * 1e3:8.3f} ms / {ref.seconds * 1e3:8.3f} ms = {mine.seconds / ref.seconds:5.2f}x"
+                f"  saved {mine.saved_bytes / 2**20:7.2f} / {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
+                file=out,
+                flush=True,
+            )
     return rows
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[64_000, 4_000_000], help="elements per input"
-    )
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--losses", nargs="+", default=[s.name for s in LOSSES], help="registry names")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timing per implementation")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the time is split into")
-    parser.add_argument("--weighted", action="store_true", help="pass weight (and pos_weight) too")
+    parser.add_argument("--weighted", action="store_true", help="pass the registry's weight options too")
     args = parser.parse_args(argv)
     print(
         f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads;"
-        " ratio < 1: lossref faster"
+        " forward+backward, reduction='mean'; ratio = lossref / peer, < 1: lossref faster"
     )
-    run(args.sizes, args.device, args.min_time, args.weighted, args.rounds)
+    run(args.losses, args.device, args.min_time, args.weighted, args.rounds)
 
 
 if __name__ == "__main__":

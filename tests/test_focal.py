@@ -184,3 +184,42 @@ def test_rejects_alpha_of_wrong_length():
 def test_rejects_a_loss_fcn_that_is_not_bce_with_logits():
     with pytest.raises(TypeError, match="loss_fcn must be a BCEWithLogitsLoss, got BCELoss"):
         FocalLoss(torch.nn.BCELoss())
+
+
+# -- peer libraries: where their conventions agree with torchvision's, and where not ----------------
+
+
+def test_kornia_binary_focal_agrees_on_hard_labels_and_differs_on_soft_ones():
+    from kornia.losses import binary_focal_loss_with_logits
+
+    x, y = data(6)
+    soft = (y > 0) & (y < 1)
+    kornia = binary_focal_loss_with_logits(x, y, alpha=0.25, gamma=2.0, reduction="none")
+    hard = y.round()
+    torch.testing.assert_close(
+        binary_focal_loss_with_logits(x, hard, alpha=0.25, gamma=2.0, reduction="none"),
+        sigmoid_focal_loss(x, hard),
+    )
+    # kornia gives each label term its own factor: y sigma(-x)**gamma and (1 - y) sigma(x)**gamma
+    kornia_formula = -(
+        0.25 * y * torch.sigmoid(-x) ** 2 * F.logsigmoid(x)
+        + 0.75 * (1 - y) * torch.sigmoid(x) ** 2 * F.logsigmoid(-x)
+    )
+    torch.testing.assert_close(kornia, kornia_formula)
+    assert not torch.allclose(kornia[soft], sigmoid_focal_loss(x, y)[soft])
+
+
+def test_monai_focal_agrees_on_hard_labels_and_differs_on_soft_ones():
+    from monai.losses import FocalLoss as MonaiFocalLoss
+
+    monai = MonaiFocalLoss(gamma=2.0, alpha=0.25, reduction="none")
+    x, y = data(7)
+    hard = y.round()
+    torch.testing.assert_close(monai(x, hard).double(), sigmoid_focal_loss(x, hard))
+    # MONAI's modulating factor is sigma(-(2y - 1) x)**gamma, torchvision's (y(1-p) + (1-y)p)**gamma
+    soft = (y > 0) & (y < 1)
+    alpha_t = 0.25 * y + 0.75 * (1 - y)
+    bce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    monai_formula = alpha_t * torch.sigmoid(-(2 * y - 1) * x) ** 2 * bce
+    torch.testing.assert_close(monai(x, y).double(), monai_formula)
+    assert not torch.allclose(monai(x, y).double()[soft], sigmoid_focal_loss(x, y)[soft])
