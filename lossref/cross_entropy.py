@@ -242,25 +242,121 @@ def cross_entropy(
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    class_dim = 0 if input.dim() == 1 else 1
-    log_probs = log_softmax(input, class_dim)
-
     if target.is_floating_point() and target.shape == input.shape:
         check_like(target, "target", input)
         if ignore_index != -100:
             raise ValueError("ignore_index applies to class indices only, not to class probabilities")
+        class_dim = 0 if input.dim() == 1 else 1
+        log_probs = log_softmax(input, class_dim)
         q = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
             q = q * _class_view(weight, input)
         return reduce(-(q * log_probs).sum(class_dim), reduction)
 
     _check_index_target(target, input, num_classes, ignore_index)
+    # as an (M, C) matrix with classes contiguous, where the reductions over classes are fastest
+    rows = input.reshape(1, -1) if input.dim() == 1 else input.movedim(1, -1).reshape(-1, num_classes)
+    loss = _IndexCrossEntropy.apply(
+        rows, target.reshape(-1), weight, ignore_index, label_smoothing, reduction
+    )
+    return loss.reshape(target.shape) if reduction == "none" else loss
+
+
+def _index_cross_entropy(
+    x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float, reduction: str
+) -> Tensor:
+    """Cross-entropy of class indices from differentiable primitives (x batched, classes in dim 1)."""
+    log_probs = log_softmax(x, 1)
     loss, w = _weighted_nll(log_probs, target, weight, ignore_index)
-    if label_smoothing > 0:
-        weighted = log_probs if weight is None else log_probs * _class_view(weight, input)
-        smooth = -weighted.sum(class_dim) * (target != ignore_index)
-        loss = (1 - label_smoothing) * loss + (label_smoothing / num_classes) * smooth
+    if eps > 0:
+        weighted = log_probs if weight is None else log_probs * _class_view(weight, x)
+        loss = (1 - eps) * loss + (eps / x.shape[1]) * -weighted.sum(1) * (target != ignore_index)
     return _reduce_by_weight(loss, w, reduction)
+
+
+class _IndexCrossEntropy(torch.autograd.Function):
+    r"""Cross-entropy of class indices in one pass over the logits each way.
+
+    Forward: with :math:`j` the arg-max, :math:`e_k = e^{x_k - x_j}` for :math:`k \ne j` (0 at
+    :math:`j`) and :math:`r = \sum_k e_k`, :math:`-\log p_y = \log(1 + r) - (x_y - x_j)` as in
+    :func:`~lossref.log_softmax`. Backward: the derived gradient
+    :math:`A\, p - B\, \mathrm{onehot}(y) - D\, w` with per-sample :math:`A, B, D` and
+    :math:`p = e / (1 + r)` from the saved :math:`e`; at :math:`k = j = y` it is formed as
+    :math:`-B r / (1 + r)`, so a confident correct prediction keeps its tiny gradient. Gradients for
+    ``weight`` and second derivatives re-run :func:`_index_cross_entropy` under autograd.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        x: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor],
+        ignore_index: int,
+        eps: float,
+        reduction: str,
+    ) -> Tensor:
+        num_classes = x.shape[1]
+        keep = (target != ignore_index).unsqueeze(1)
+        y = torch.where(keep, target.unsqueeze(1), 0).long()
+        j = x.argmax(1, keepdim=True)
+        shifted = x - x.gather(1, j)
+        shifted_y = shifted.gather(1, y)
+        w_view = None if weight is None else _class_view(weight, x)
+        if eps > 0:
+            weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
+        e = shifted.exp_().scatter_(1, j, 0.0)  # the shifted logits are not needed any more
+        rest = e.sum(1, keepdim=True)
+        lse = torch.log1p(rest)
+        w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
+        loss = (lse - shifted_y) * w_y
+        if eps > 0:
+            total_weight = num_classes if weight is None else weight.sum()
+            smooth = (lse * total_weight - weighted_sum) * keep
+            loss = (1 - eps) * loss + (eps / num_classes) * smooth
+        ctx.save_for_backward(x, target, weight, e, rest, j, y, w_y, keep)
+        ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
+        return _reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        x, target, weight, e, rest, j, y, w_y, keep = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
+        create_graph = torch.is_grad_enabled()
+        if need_w or create_graph:  # weight's gradient, or a differentiable gradient: autograd does it
+            with torch.enable_grad():
+                if create_graph:  # stay connected to the graph that produced x and weight
+                    x_, w_ = x, weight
+                else:
+                    x_ = x.detach().requires_grad_(need_x)
+                    w_ = None if weight is None else weight.detach().requires_grad_(need_w)
+                loss = _index_cross_entropy(x_, target, w_, ctx.ignore_index, ctx.eps, ctx.reduction)
+                wrt = [t for t, need in ((x_, need_x), (w_, need_w)) if need]
+                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
+            return (
+                (next(grads) if need_x else None),
+                None,
+                (next(grads) if need_w else None),
+                None,
+                None,
+                None,
+            )
+        num_classes, eps = x.shape[1], ctx.eps
+        if ctx.reduction == "none":
+            coef = g.unsqueeze(1)
+        else:
+            coef = g / w_y.sum() if ctx.reduction == "mean" else g
+        b = coef * (1 - eps) * w_y
+        d = coef * (eps / num_classes) * keep
+        a = b + d * (num_classes if weight is None else weight.sum())
+        one_plus_rest = 1 + rest
+        grad = e * (a / one_plus_rest)
+        y_is_max = y == j
+        grad.scatter_(1, j, (a - b * y_is_max * one_plus_rest) / one_plus_rest)
+        grad.scatter_add_(1, y, -b * ~y_is_max)
+        if eps > 0:
+            grad.sub_(d if weight is None else d * _class_view(weight, x))
+        return grad, None, None, None, None, None
 
 
 class NLLLoss(_WeightedLoss):
