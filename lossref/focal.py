@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lossref._reduction import reduce
+from lossref._reduction import reduce, reduce_backward
 from lossref._validation import check_floating, check_like, check_reduction, check_same_shape
 from lossref.bce import BCEWithLogitsLoss, _check_weight
 from lossref.cross_entropy import (
@@ -108,7 +108,68 @@ def sigmoid_focal_loss(
     _check_gamma(gamma)
     _check_alpha(alpha)
     check_reduction(reduction)
-    return reduce(_binary_focal(input, target, alpha, gamma, weight, pos_weight), reduction)
+    return _BinaryFocal.apply(input, target, weight, pos_weight, alpha, gamma, reduction)
+
+
+class _BinaryFocal(torch.autograd.Function):
+    r"""Binary focal loss with the derived gradient as its backward.
+
+    With :math:`q = 1 - p_t = y \sigma(-x) + (1 - y) \sigma(x)` (non-negative terms), the BCE
+    :math:`b` and its derivative :math:`b'`:
+
+    .. math::
+        \frac{\partial \ell}{\partial x} = \alpha_t q^{\gamma}
+        \left[\gamma (1 - 2y) \frac{\sigma(x) \sigma(-x)}{q}\, b + b'\right],
+
+    where for a hard label both terms have the same sign, and :math:`\sigma(x)\sigma(-x)/q` is the
+    other sigmoid, finite even where :math:`q` underflows (:math:`q` is then clamped, and multiplied
+    by :math:`q^\gamma = 0`). Gradients for target, weight, pos_weight and second derivatives re-run
+    the composite :func:`_binary_focal` under autograd.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, w, c, alpha: float, gamma: float, reduction: str) -> Tensor:
+        s = x.abs().neg_().sigmoid_()  # sigma(-|x|) <= 1/2
+        softplus_neg_abs = torch.neg(s).log1p_().neg_()
+        h = torch.sign(x).add_(1).mul_(0.5)  # [x > 0], 1/2 at 0
+        sig_pos = torch.sub(1, s).mul_(h).addcmul_(s, 1 - h)  # sigma(x): 1 - s or s, exactly
+        sig_neg = torch.sub(1, s).mul_(1 - h).addcmul_(s, h)  # sigma(-x)
+        cy = y if c is None else c * y
+        ce = torch.addcmul((1 - y).mul_(h).sub_(cy * (1 - h)).mul_(x), 1 - y + cy, softplus_neg_abs)
+        q = torch.addcmul((1 - y) * sig_pos, y, sig_neg)
+        modulating = q.pow(gamma)
+        scale = modulating if alpha < 0 else modulating * (alpha * y + (1 - alpha) * (1 - y))
+        if w is not None:
+            scale = scale * w
+        loss = scale * ce
+        derivative = None
+        if ctx.needs_input_grad[0]:
+            derivative = (1 - y) * sig_pos - cy * sig_neg  # the BCE's derivative
+            if gamma != 0:
+                ratio = sig_pos * sig_neg / q.clamp_min(torch.finfo(q.dtype).tiny)
+                derivative += gamma * (1 - 2 * y) * ratio * ce
+            derivative *= scale
+        ctx.save_for_backward(x, y, w, c, derivative)
+        ctx.alpha, ctx.gamma, ctx.reduction = alpha, gamma, reduction
+        return reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        x, y, w, c, derivative = ctx.saved_tensors
+        create_graph = torch.is_grad_enabled()
+        if any(ctx.needs_input_grad[1:4]) or create_graph:  # autograd of the composite
+            needs = ctx.needs_input_grad[:4]
+            with torch.enable_grad():
+                args = [
+                    t if t is None or create_graph else t.detach().requires_grad_(need)
+                    for t, need in zip((x, y, w, c), needs, strict=True)
+                ]
+                x_, y_, w_, c_ = args
+                loss = reduce(_binary_focal(x_, y_, ctx.alpha, ctx.gamma, w_, c_), ctx.reduction)
+                wrt = [t for t, need in zip(args, needs, strict=True) if need]
+                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
+            return (*(next(grads) if need else None for need in needs), None, None, None)
+        return derivative * reduce_backward(g, ctx.reduction, x.numel()), None, None, None, None, None, None
 
 
 def softmax_focal_loss(

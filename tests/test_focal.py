@@ -223,3 +223,18 @@ def test_monai_focal_agrees_on_hard_labels_and_differs_on_soft_ones():
     monai_formula = alpha_t * torch.sigmoid(-(2 * y - 1) * x) ** 2 * bce
     torch.testing.assert_close(monai(x, y).double(), monai_formula)
     assert not torch.allclose(monai(x, y).double()[soft], sigmoid_focal_loss(x, y)[soft])
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_gradients_for_target_weight_and_pos_weight(reduction):
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = (0.1 + 0.8 * torch.rand(3, 4, generator=g, dtype=torch.float64)).requires_grad_(True)  # soft labels
+    w = torch.rand(4, generator=g, dtype=torch.float64).add_(0.5).requires_grad_(True)
+    c = torch.rand(4, generator=g, dtype=torch.float64).add_(0.5).requires_grad_(True)
+
+    def f(x, y, w, c):
+        return sigmoid_focal_loss(x, y, 0.25, 1.5, reduction, weight=w, pos_weight=c)
+
+    assert torch.autograd.gradcheck(f, (x, y, w, c))
+    assert torch.autograd.gradgradcheck(f, (x, y, w, c))
