@@ -28,3 +28,10 @@ def reduce_backward(grad: Tensor, reduction: str, numel: int) -> Tensor:
     the reduction into their backward.
     """
     return grad / numel if reduction == "mean" else grad
+
+
+def reduce_by_weight(loss: Tensor, w: Tensor, reduction: str) -> Tensor:
+    """'mean' divides by the total weight of the non-ignored targets (NaN if there is none, as torch)."""
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return reduce(loss, reduction)

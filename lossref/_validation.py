@@ -6,7 +6,7 @@ was found, so that bad input fails at the call site instead of deep inside a tor
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import torch
 from torch import Tensor
@@ -80,3 +80,63 @@ def check_unit_interval(t: Tensor, name: str) -> None:
         f"{name} must hold values in [0, 1], but {int(bad.sum())} of {t.numel()} elements do not "
         f"(e.g. {first!r})"
     )
+
+
+def check_optional_weight(weight: Optional[Tensor], name: str, input: Tensor, hint: str = "") -> None:
+    """An optional weight: the dtype and device of ``input``, broadcastable to its shape."""
+    if weight is not None:
+        check_like(weight, name, input)
+        check_broadcasts_to(weight, name, input.shape, hint)
+
+
+def check_class_scores(input: Tensor) -> int:
+    """The number of classes C of an input of shape (C,) or (N, C, d1, ..., dk)."""
+    check_floating(input, "input")
+    if input.dim() == 0:
+        raise ValueError("input must have shape (C,) or (N, C, d1, ..., dk), got a 0-dimensional tensor")
+    return input.shape[0] if input.dim() == 1 else input.shape[1]
+
+
+def _index_target_shape(input: Tensor) -> torch.Size:
+    return input.shape[:0] if input.dim() == 1 else input.shape[:1] + input.shape[2:]
+
+
+def check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_index: int) -> None:
+    expected = _index_target_shape(input)
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        hint = ""
+        if target.shape == expected:
+            hint = (
+                f"; for class indices use target.long(), for class probabilities the shape "
+                f"{tuple(input.shape)}"
+            )
+        raise TypeError(f"target of class indices must have an integer dtype, got {target.dtype}{hint}")
+    if target.shape != expected:
+        raise ValueError(
+            f"target of class indices for input of shape {tuple(input.shape)} must have shape "
+            f"{tuple(expected)}, got {tuple(target.shape)}"
+        )
+    if target.device != input.device:
+        raise ValueError(f"target is on device {target.device} but input is on {input.device}")
+    bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
+    if bool(bad.any()):  # data-dependent: synchronises a GPU stream, as torch's own check does
+        raise ValueError(
+            f"target holds class index {int(target[bad][0])}, outside [0, {num_classes}) and not "
+            f"ignore_index ({ignore_index}); {int(bad.sum())} of {target.numel()} targets are out of range"
+        )
+
+
+def check_class_weight(weight: Optional[Tensor], name: str, input: Tensor, num_classes: int) -> None:
+    """An optional per-class weight: shape (C,), the dtype and device of ``input``."""
+    if weight is None:
+        return
+    check_like(weight, name, input)
+    if weight.shape != (num_classes,):
+        raise ValueError(
+            f"{name} must have one entry per class, shape ({num_classes},), got {tuple(weight.shape)}"
+        )
+
+
+def check_label_smoothing(label_smoothing: float) -> None:
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")

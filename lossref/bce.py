@@ -16,9 +16,9 @@ from torch import Tensor
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce, reduce_backward
 from lossref._validation import (
-    check_broadcasts_to,
     check_floating,
     check_like,
+    check_optional_weight,
     check_reduction,
     check_same_shape,
     check_unit_interval,
@@ -71,12 +71,6 @@ class _BCE(torch.autograd.Function):
             if ctx.needs_input_grad[2]:
                 grad_w = (g * torch.lerp(log_1mp, log_p, y).neg_()).sum_to_size(w.shape)
         return grad_p, grad_y, grad_w, None
-
-
-def _check_weight(weight: Optional[Tensor], name: str, input: Tensor, hint: str = "") -> None:
-    if weight is not None:
-        check_like(weight, name, input)
-        check_broadcasts_to(weight, name, input.shape, hint)
 
 
 def binary_cross_entropy(
@@ -132,7 +126,7 @@ def binary_cross_entropy(
     check_floating(input, "input")
     check_like(target, "target", input)
     check_same_shape(target, input)
-    _check_weight(weight, "weight", input)
+    check_optional_weight(weight, "weight", input)
     check_reduction(reduction)
     check_unit_interval(input, "input")
     check_unit_interval(target, "target")
@@ -213,12 +207,12 @@ def binary_cross_entropy_with_logits(
     check_floating(input, "input")
     check_like(target, "target", input)
     check_same_shape(target, input)
-    _check_weight(weight, "weight", input)
+    check_optional_weight(weight, "weight", input)
     if pos_weight is not None:
         hint = ""
         if pos_weight.dim() == 1 and input.dim() > 2 and pos_weight.shape[0] == input.shape[1]:
             hint = f"; for classes in dimension 1 use pos_weight.view(-1, *[1] * {input.dim() - 2})"
-        _check_weight(pos_weight, "pos_weight", input, hint)
+        check_optional_weight(pos_weight, "pos_weight", input, hint)
     check_reduction(reduction)
 
     return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)

@@ -15,57 +15,18 @@ import torch
 from torch import Tensor
 
 from lossref._loss import _WeightedLoss
-from lossref._reduction import reduce
-from lossref._validation import check_floating, check_like, check_reduction, check_tensor
+from lossref._reduction import reduce, reduce_by_weight
+from lossref._validation import (
+    check_class_scores,
+    check_class_weight,
+    check_index_target,
+    check_label_smoothing,
+    check_like,
+    check_reduction,
+    check_tensor,
+)
 
 __all__ = ["log_softmax", "nll_loss", "cross_entropy", "NLLLoss", "CrossEntropyLoss"]
-
-
-def _check_class_scores(input: Tensor) -> int:
-    """The number of classes C of an input of shape (C,) or (N, C, d1, ..., dk)."""
-    check_floating(input, "input")
-    if input.dim() == 0:
-        raise ValueError("input must have shape (C,) or (N, C, d1, ..., dk), got a 0-dimensional tensor")
-    return input.shape[0] if input.dim() == 1 else input.shape[1]
-
-
-def _index_target_shape(input: Tensor) -> torch.Size:
-    return input.shape[:0] if input.dim() == 1 else input.shape[:1] + input.shape[2:]
-
-
-def _check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_index: int) -> None:
-    expected = _index_target_shape(input)
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        hint = ""
-        if target.shape == expected:
-            hint = (
-                f"; for class indices use target.long(), for class probabilities the shape "
-                f"{tuple(input.shape)}"
-            )
-        raise TypeError(f"target of class indices must have an integer dtype, got {target.dtype}{hint}")
-    if target.shape != expected:
-        raise ValueError(
-            f"target of class indices for input of shape {tuple(input.shape)} must have shape "
-            f"{tuple(expected)}, got {tuple(target.shape)}"
-        )
-    if target.device != input.device:
-        raise ValueError(f"target is on device {target.device} but input is on {input.device}")
-    bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
-    if bool(bad.any()):  # data-dependent: synchronises a GPU stream, as torch's own check does
-        raise ValueError(
-            f"target holds class index {int(target[bad][0])}, outside [0, {num_classes}) and not "
-            f"ignore_index ({ignore_index}); {int(bad.sum())} of {target.numel()} targets are out of range"
-        )
-
-
-def _check_class_weight(weight: Optional[Tensor], input: Tensor, num_classes: int) -> None:
-    if weight is None:
-        return
-    check_like(weight, "weight", input)
-    if weight.shape != (num_classes,):
-        raise ValueError(
-            f"weight must have one entry per class, shape ({num_classes},), got {tuple(weight.shape)}"
-        )
 
 
 def _class_view(t: Tensor, input: Tensor) -> Tensor:
@@ -118,13 +79,6 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
     return shifted - torch.log1p(rest)
 
 
-def _reduce_by_weight(loss: Tensor, w: Tensor, reduction: str) -> Tensor:
-    """'mean' divides by the total weight of the non-ignored targets (NaN if there is none, as torch)."""
-    if reduction == "mean":
-        return loss.sum() / w.sum()
-    return reduce(loss, reduction)
-
-
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -166,13 +120,13 @@ def nll_loss(
         >>> round(nll_loss(log_probs, torch.tensor([0, -100])).item(), 4)  # second ignored: ln 2
         0.6931
     """
-    num_classes = _check_class_scores(input)
+    num_classes = check_class_scores(input)
     check_tensor(target, "target")
-    _check_index_target(target, input, num_classes, ignore_index)
-    _check_class_weight(weight, input, num_classes)
+    check_index_target(target, input, num_classes, ignore_index)
+    check_class_weight(weight, "weight", input, num_classes)
     check_reduction(reduction)
     loss, w = _weighted_nll(input, target, weight, ignore_index)
-    return _reduce_by_weight(loss, w, reduction)
+    return reduce_by_weight(loss, w, reduction)
 
 
 def cross_entropy(
@@ -236,12 +190,11 @@ def cross_entropy(
         >>> round(cross_entropy(logits, torch.tensor([0, 2]), label_smoothing=0.1).item(), 4)
         0.7357
     """
-    num_classes = _check_class_scores(input)
+    num_classes = check_class_scores(input)
     check_tensor(target, "target")
-    _check_class_weight(weight, input, num_classes)
+    check_class_weight(weight, "weight", input, num_classes)
     check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    check_label_smoothing(label_smoothing)
     if target.is_floating_point() and target.shape == input.shape:
         check_like(target, "target", input)
         if ignore_index != -100:
@@ -253,7 +206,7 @@ def cross_entropy(
             q = q * _class_view(weight, input)
         return reduce(-(q * log_probs).sum(class_dim), reduction)
 
-    _check_index_target(target, input, num_classes, ignore_index)
+    check_index_target(target, input, num_classes, ignore_index)
     # as an (M, C) matrix with classes contiguous, where the reductions over classes are fastest
     rows = input.reshape(1, -1) if input.dim() == 1 else input.movedim(1, -1).reshape(-1, num_classes)
     loss = _IndexCrossEntropy.apply(
@@ -271,7 +224,7 @@ def _index_cross_entropy(
     if eps > 0:
         weighted = log_probs if weight is None else log_probs * _class_view(weight, x)
         loss = (1 - eps) * loss + (eps / x.shape[1]) * -weighted.sum(1) * (target != ignore_index)
-    return _reduce_by_weight(loss, w, reduction)
+    return reduce_by_weight(loss, w, reduction)
 
 
 class _IndexCrossEntropy(torch.autograd.Function):
@@ -316,7 +269,7 @@ class _IndexCrossEntropy(torch.autograd.Function):
             loss = (1 - eps) * loss + (eps / num_classes) * smooth
         ctx.save_for_backward(x, target, weight, e, rest, j, y, w_y, keep)
         ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
-        return _reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
+        return reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
@@ -409,8 +362,7 @@ class CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        check_label_smoothing(label_smoothing)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 

@@ -14,15 +14,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lossref._reduction import reduce, reduce_backward
-from lossref._validation import check_floating, check_like, check_reduction, check_same_shape
-from lossref.bce import BCEWithLogitsLoss, _check_weight
-from lossref.cross_entropy import (
-    _check_class_scores,
-    _check_index_target,
-    _reduce_by_weight,
-    log_softmax,
+from lossref._reduction import reduce, reduce_backward, reduce_by_weight
+from lossref._validation import (
+    check_class_scores,
+    check_class_weight,
+    check_floating,
+    check_index_target,
+    check_like,
+    check_optional_weight,
+    check_reduction,
+    check_same_shape,
 )
+from lossref.bce import BCEWithLogitsLoss
+from lossref.cross_entropy import log_softmax
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
 
@@ -103,8 +107,8 @@ def sigmoid_focal_loss(
     check_floating(input, "input")
     check_like(target, "target", input)
     check_same_shape(target, input)
-    _check_weight(weight, "weight", input)
-    _check_weight(pos_weight, "pos_weight", input)
+    check_optional_weight(weight, "weight", input)
+    check_optional_weight(pos_weight, "pos_weight", input)
     _check_gamma(gamma)
     _check_alpha(alpha)
     check_reduction(reduction)
@@ -208,14 +212,9 @@ def softmax_focal_loss(
         >>> [round(v, 6) for v in loss.tolist()]  # 0.5 ln 2, p = 1/(1+e**-2): (1 - p) (-ln p)
         [0.346574, 0.01513]
     """
-    num_classes = _check_class_scores(input)
-    _check_index_target(target, input, num_classes, ignore_index)
-    if alpha is not None:
-        check_like(alpha, "alpha", input)
-        if alpha.shape != (num_classes,):
-            raise ValueError(
-                f"alpha must have one entry per class, shape ({num_classes},), got {tuple(alpha.shape)}"
-            )
+    num_classes = check_class_scores(input)
+    check_index_target(target, input, num_classes, ignore_index)
+    check_class_weight(alpha, "alpha", input, num_classes)
     _check_gamma(gamma)
     check_reduction(reduction)
     dim = 0 if input.dim() == 1 else 1
@@ -230,7 +229,7 @@ def softmax_focal_loss(
     if alpha is not None:
         loss = loss * alpha[safe.squeeze(dim)]
     loss = loss * keep
-    return _reduce_by_weight(loss, keep.to(input.dtype), reduction)
+    return reduce_by_weight(loss, keep.to(input.dtype), reduction)
 
 
 class FocalLoss(nn.Module):
