@@ -107,14 +107,16 @@ def check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_i
         hint = ""
         if target.shape == expected:
             hint = (
-                f"; for class indices use target.long(), for class probabilities the shape "
-                f"{tuple(input.shape)}"
+                f"; for class indices use target.long(), for class probabilities pass a floating "
+                f"target of the input's shape {tuple(input.shape)}"
             )
         raise TypeError(f"target of class indices must have an integer dtype, got {target.dtype}{hint}")
     if target.shape != expected:
+        # the usual cause: classes last, (N, d1, ..., C), as a channels-last head produces them
+        hint = "; classes go in dimension 1 of input, e.g. input.movedim(-1, 1)" if input.dim() > 1 else ""
         raise ValueError(
             f"target of class indices for input of shape {tuple(input.shape)} must have shape "
-            f"{tuple(expected)}, got {tuple(target.shape)}"
+            f"{tuple(expected)}, got {tuple(target.shape)}{hint}"
         )
     if target.device != input.device:
         raise ValueError(f"target is on device {target.device} but input is on {input.device}")

@@ -162,6 +162,11 @@ def test_rejects_integer_class_probabilities():
         cross_entropy(torch.randn(3, 4), torch.zeros(3, 4, dtype=torch.long))
 
 
+def test_channels_last_input_gets_a_hint():
+    with pytest.raises(ValueError, match=r"got \(2, 4, 4\); classes go in dimension 1 of input, e.g. input.movedim"):
+        cross_entropy(torch.randn(2, 4, 4, 3), torch.zeros(2, 4, 4, dtype=torch.long))
+
+
 @pytest.mark.parametrize("bad", [4, -1, 7])
 def test_rejects_class_index_out_of_range(bad):
     with pytest.raises(
