@@ -46,6 +46,21 @@ def _weighted_nll(
     return -(picked * w), w
 
 
+def _rest(e: Tensor, dim: int) -> Tensor:
+    r"""The sum :math:`r = \sum_{k \ne j} e_k` of :math:`e = e^{x - x_j}`, exactly 1 at the maximum :math:`j`.
+
+    ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times slower than ``amax``).
+    They are the maximum and any logit that ties with it or is within rounding of it. If there is
+    more than one, :math:`r \ge 1` and :math:`\sum_k e_k - 1` is accurate; else the sum without them
+    is :math:`r`, to the last bit however small. Autograd differentiates ``frac`` as the identity, so
+    both give :math:`\partial r / \partial e_k = 1` for every :math:`k`, :math:`j` included: with the
+    maximum held constant that is the derivative of :math:`\log(1 + r)`, the log of the full sum.
+    """
+    below = torch.frac(e).sum(dim, keepdim=True)
+    total = e.sum(dim, keepdim=True)
+    return torch.where(total - below > 1.5, total - 1, below)
+
+
 def log_softmax(input: Tensor, dim: int) -> Tensor:
     r"""Log-softmax along ``dim``, accurate also for the most probable class.
 
@@ -56,8 +71,9 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
     Both terms are :math:`\le 0`, so nothing cancels, and ``log1p`` keeps the second term exact when
     class :math:`j` dominates. The usual :math:`x_c - m - \log \sum_k e^{x_k - m}` (torch's
     ``log_softmax``) rounds :math:`\log p_j` to a few ulp of :math:`\log(1 + \text{tiny})`: at logits
-    :math:`(20, 0, 0)` its relative error is about :math:`10^{-7}` in float64. The maximum is taken with
-    ``gather`` at the arg-max, so that tied maxima get the correct gradient.
+    :math:`(20, 0, 0)` its relative error is about :math:`10^{-7}` in float64. The shift by the maximum
+    is a constant to autograd (the result does not depend on it), so tied maxima get the correct
+    gradient.
 
     Known limit: :math:`x_k - x_j` is rounded to the input's precision, and :math:`e^{x_k - x_j}`
     inherits that absolute error as a relative one, :math:`|x_k - x_j| \cdot 2^{-24}` in float32 (up to
@@ -73,10 +89,8 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
         >>> f"{-log_softmax(x, 0)[0].item():.6e}"  # log(1 + 2 e^-20)
         '4.122307e-09'
     """
-    j = input.argmax(dim, keepdim=True)
-    shifted = input - input.gather(dim, j)
-    rest = shifted.exp().scatter(dim, j, 0.0).sum(dim, keepdim=True)
-    return shifted - torch.log1p(rest)
+    shifted = input - input.amax(dim, keepdim=True).detach()
+    return shifted - torch.log1p(_rest(shifted.exp(), dim))
 
 
 def nll_loss(
@@ -207,10 +221,16 @@ def cross_entropy(
         return reduce(-(q * log_probs).sum(class_dim), reduction)
 
     check_index_target(target, input, num_classes, ignore_index)
-    # as an (M, C) matrix with classes contiguous, where the reductions over classes are fastest
-    rows = input.reshape(1, -1) if input.dim() == 1 else input.movedim(1, -1).reshape(-1, num_classes)
+    # as (N, C, K), a view: reductions over dim 1 run along memory either way, and moving the classes
+    # last would copy the input
+    batch = 1 if input.dim() == 1 else input.shape[0]
     loss = _IndexCrossEntropy.apply(
-        rows, target.reshape(-1), weight, ignore_index, label_smoothing, reduction
+        input.reshape(batch, num_classes, -1),
+        target.reshape(batch, -1),
+        weight,
+        ignore_index,
+        label_smoothing,
+        reduction,
     )
     return loss.reshape(target.shape) if reduction == "none" else loss
 
@@ -228,15 +248,15 @@ def _index_cross_entropy(
 
 
 class _IndexCrossEntropy(torch.autograd.Function):
-    r"""Cross-entropy of class indices in one pass over the logits each way.
+    r"""Cross-entropy of class indices, logits of shape (N, C, K), with the derived gradient.
 
-    Forward: with :math:`j` the arg-max, :math:`e_k = e^{x_k - x_j}` for :math:`k \ne j` (0 at
-    :math:`j`) and :math:`r = \sum_k e_k`, :math:`-\log p_y = \log(1 + r) - (x_y - x_j)` as in
-    :func:`~lossref.log_softmax`. Backward: the derived gradient
-    :math:`A\, p - B\, \mathrm{onehot}(y) - D\, w` with per-sample :math:`A, B, D` and
-    :math:`p = e / (1 + r)` from the saved :math:`e`; at :math:`k = j = y` it is formed as
-    :math:`-B r / (1 + r)`, so a confident correct prediction keeps its tiny gradient. Gradients for
-    ``weight`` and second derivatives re-run :func:`_index_cross_entropy` under autograd.
+    Forward: with :math:`m = \max_k x_k`, :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`
+    as in :func:`~lossref.log_softmax`, :math:`-\log p_y = \log(1 + r) - (x_y - m)`. Backward: the
+    derived gradient :math:`A\, p - B\, \mathrm{onehot}(y) - D\, w` with per-sample :math:`A, B, D`
+    and :math:`p = e / (1 + r)` from the saved :math:`e` (1 at the maximum); where :math:`e_y = 1`
+    (:math:`y` is the maximum) it is formed as :math:`(D \sum_c w_c - B r) / (1 + r)`, so a confident
+    correct prediction keeps its tiny gradient. Gradients for ``weight`` and second derivatives
+    re-run :func:`_index_cross_entropy` under autograd.
     """
 
     @staticmethod
@@ -252,14 +272,13 @@ class _IndexCrossEntropy(torch.autograd.Function):
         num_classes = x.shape[1]
         keep = (target != ignore_index).unsqueeze(1)
         y = torch.where(keep, target.unsqueeze(1), 0).long()
-        j = x.argmax(1, keepdim=True)
-        shifted = x - x.gather(1, j)
+        shifted = x - x.amax(1, keepdim=True)
         shifted_y = shifted.gather(1, y)
         w_view = None if weight is None else _class_view(weight, x)
         if eps > 0:
             weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
-        e = shifted.exp_().scatter_(1, j, 0.0)  # the shifted logits are not needed any more
-        rest = e.sum(1, keepdim=True)
+        e = shifted.exp_()  # the shifted logits are not needed any more
+        rest = _rest(e, 1)
         lse = torch.log1p(rest)
         w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
         loss = (lse - shifted_y) * w_y
@@ -267,13 +286,13 @@ class _IndexCrossEntropy(torch.autograd.Function):
             total_weight = num_classes if weight is None else weight.sum()
             smooth = (lse * total_weight - weighted_sum) * keep
             loss = (1 - eps) * loss + (eps / num_classes) * smooth
-        ctx.save_for_backward(x, target, weight, e, rest, j, y, w_y, keep)
+        ctx.save_for_backward(x, target, weight, e, rest, y, w_y, keep)
         ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
         return reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, target, weight, e, rest, j, y, w_y, keep = ctx.saved_tensors
+        x, target, weight, e, rest, y, w_y, keep = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
         create_graph = torch.is_grad_enabled()
         if need_w or create_graph:  # weight's gradient, or a differentiable gradient: autograd does it
@@ -301,12 +320,15 @@ class _IndexCrossEntropy(torch.autograd.Function):
             coef = g / w_y.sum() if ctx.reduction == "mean" else g
         b = coef * (1 - eps) * w_y
         d = coef * (eps / num_classes) * keep
-        a = b + d * (num_classes if weight is None else weight.sum())
+        d_total = d * (num_classes if weight is None else weight.sum())
+        a = b + d_total
         one_plus_rest = 1 + rest
         grad = e * (a / one_plus_rest)
-        y_is_max = y == j
-        grad.scatter_(1, j, (a - b * y_is_max * one_plus_rest) / one_plus_rest)
-        grad.scatter_add_(1, y, -b * ~y_is_max)
+        # at y, A p_y - B; where y is the maximum, not as A / (1 + r) - B, which cancels to 0 when
+        # r is below the rounding error of 1
+        e_y = e.gather(1, y)
+        at_y = torch.where(e_y == 1, d_total - b * rest, e_y * a - b * one_plus_rest)
+        grad.scatter_(1, y, at_y / one_plus_rest)
         if eps > 0:
             grad.sub_(d if weight is None else d * _class_view(weight, x))
         return grad, None, None, None, None, None

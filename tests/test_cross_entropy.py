@@ -147,6 +147,24 @@ def test_stable_at_extreme_logits():
     assert x.grad.tolist() == [[0.0, 0.0, 0.0], [-1.0, 1.0, 0.0]]
 
 
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("options", [{}, {"weight": [2.0, 1.0, 1.0], "reduction": "sum"}])
+def test_gradient_of_a_confident_correct_class_is_not_rounded_away(dtype, options):
+    # logits (t, 0, 0), target 0: d loss / d x_0 = p_0 - 1 = -2 e^-t / (1 + 2 e^-t), about -4.1e-9 at
+    # t = 20, where 1 + 2 e^-t rounds to 1 in float32; w_0 = 2 with 'sum' doubles it
+    options = dict(options)
+    scale = 1.0
+    if "weight" in options:
+        options["weight"] = torch.tensor(options["weight"], dtype=dtype)
+        scale = 2.0
+    for t in (20.0, 40.0):
+        x = torch.tensor([[t, 0.0, 0.0]], dtype=dtype, requires_grad=True)
+        cross_entropy(x, torch.tensor([0]), **options).backward()
+        exact = -scale * 2 * math.exp(-t) / (1 + 2 * math.exp(-t))
+        assert x.grad[0, 0].item() == pytest.approx(exact, rel=1e-6, abs=0)
+        assert x.grad[0, 1].item() == pytest.approx(-exact / 2, rel=1e-6, abs=0)
+
 # -- bad input -------------------------------------------------------------------------------------
 
 
