@@ -7,7 +7,7 @@ Examples:
     >>> from lossref.registry import LOSSES, get
     >>> [spec.name for spec in LOSSES]  # doctest: +NORMALIZE_WHITESPACE
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss',
-     'sigmoid_focal_loss']
+     'sigmoid_focal_loss', 'softmax_focal_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
     >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
-from lossref.focal import FocalLoss, sigmoid_focal_loss
+from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 
 if TYPE_CHECKING:  # sympy is an optional extra
     from lossref.symbolic import SymbolicLoss
@@ -136,9 +136,16 @@ def _focal_inputs(
 
 
 def _class_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, log_probs: bool
+    shape: tuple[int, ...],
+    g: torch.Generator,
+    dtype: torch.dtype,
+    weighted: bool,
+    log_probs: bool,
+    class_weight: str = "weight",
 ) -> LossInputs:
-    """Logits (or log-probabilities) of shape (C,) or (N, C, d...); class indices, about 1 in 8 ignored."""
+    """Logits (or log-probabilities) of shape (C,) or (N, C, d...); class indices, about 1 in 8 ignored.
+
+    ``weighted`` adds a positive per-class weight under the name ``class_weight``."""
     c = shape[0] if len(shape) == 1 else shape[1]
     scores = 3 * torch.randn(shape, generator=g, dtype=dtype)
     if log_probs:
@@ -146,7 +153,7 @@ def _class_inputs(
     target_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
     target = torch.randint(0, c, target_shape, generator=g)
     target = torch.where(torch.rand(target_shape, generator=g) < 0.125, -100, target)
-    options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
+    options = {class_weight: 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
     return LossInputs(scores, target, options)
 
 
@@ -204,6 +211,17 @@ LOSSES: tuple[LossSpec, ...] = (
         target="elementwise",
         generate=_focal_inputs,
         symbolic_name="SIGMOID_FOCAL",
+    ),
+    LossSpec(
+        name="softmax_focal_loss",
+        function=softmax_focal_loss,
+        module=SoftmaxFocalLoss,
+        torch_function=None,  # gamma = 0, alpha = None: torch's cross_entropy (tests/test_focal.py)
+        domain="logits",
+        target="class indices",
+        generate=partial(_class_inputs, log_probs=False, class_weight="alpha"),
+        symbolic_name="SOFTMAX_FOCAL",
+        differentiable=("input", "alpha"),
     ),
 )
 

@@ -52,6 +52,7 @@ __all__ = [
     "a",
     "g",
     "SIGMOID_FOCAL",
+    "SOFTMAX_FOCAL",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -265,4 +266,37 @@ SIGMOID_FOCAL = SymbolicLoss(
     stable=_alpha_t
     * (y * sigmoid(-x) + (1 - y) * sigmoid(x)) ** g
     * (y * softplus(-x) + (1 - y) * softplus(x)),
+)
+
+
+_p_class = [_softmax(xs, c) for c in range(NUM_CLASSES)]
+
+
+def _softmax_focal_grad_terms(k: int) -> tuple[sp.Expr, sp.Expr]:
+    r"""The two terms of :math:`\partial \ell / \partial x_k`, from
+    :math:`\partial p_c / \partial x_k = p_c (\delta_{ck} - p_k)`: the factor's derivative times
+    :math:`-\log p_c`, and the factor times :math:`\delta_{ck} - p_k`. For a one-hot target both
+    have the sign of :math:`p_k - \delta_{ck}`."""
+    d = [ws[c] * qs[c] * (sp.Integer(int(c == k)) - _p_class[k]) for c in range(NUM_CLASSES)]
+    return (
+        sum(
+            d[c] * g * (1 - _p_class[c]) ** (g - 1) * _p_class[c] * log_softmax(xs, c)
+            for c in range(NUM_CLASSES)
+        ),
+        -sum(d[c] * (1 - _p_class[c]) ** g for c in range(NUM_CLASSES)),
+    )
+
+
+#: -alpha_y (1 - p_y)^gamma log p_y, written as a sum over classes with a one-hot target q
+SOFTMAX_FOCAL = SymbolicLoss(
+    name="softmax_focal_loss",
+    expr=-sum(ws[c] * qs[c] * (1 - _p_class[c]) ** g * log_softmax(xs, c) for c in range(NUM_CLASSES)),
+    args={"input": xs, "target": qs, "alpha": ws, "gamma": g},
+    defaults={"alpha": (1.0,) * NUM_CLASSES, "gamma": 2.0},
+    grad_terms=tuple(_softmax_focal_grad_terms(k) for k in range(NUM_CLASSES)),
+    # 1 - p_c as the sum of the other classes' probabilities (non-negative terms), log p_c shifted
+    stable=-sum(
+        ws[c] * qs[c] * sum(_p_class[k] for k in range(NUM_CLASSES) if k != c) ** g * log_softmax(xs, c, m)
+        for c in range(NUM_CLASSES)
+    ),
 )

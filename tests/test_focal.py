@@ -152,6 +152,39 @@ def test_softmax_focal_is_finite_and_exact_for_confident_predictions():
     assert loss[2].item() == pytest.approx(1e4, rel=1e-15, abs=0)
 
 
+def test_softmax_focal_hand_values():
+    # logits (0, ln 2, 0): p = (1/4, 1/2, 1/4); (ln 3, 0, 0): p = (3/5, 1/5, 1/5)
+    ln2, ln3 = math.log(2), math.log(3)
+    x = torch.tensor([[0.0, ln2, 0.0], [0.0, ln2, 0.0], [ln3, 0.0, 0.0]], dtype=torch.float64)
+    t = torch.tensor([1, 0, -100])
+    alpha = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64)
+    # gamma = 2: 2 (1/2)^2 ln 2 = ln 2 / 2 and 0.5 (3/4)^2 ln 4 = 9/16 ln 2; the third is ignored
+    loss = softmax_focal_loss(x, t, alpha, gamma=2.0, reduction="none")
+    assert loss.tolist() == pytest.approx([ln2 / 2, 9 / 16 * ln2, 0.0], rel=1e-15, abs=0)
+    # 'mean' divides by the 2 counted targets, not by the alphas: 17/32 ln 2
+    assert softmax_focal_loss(x, t, alpha, gamma=2.0).item() == pytest.approx(17 / 32 * ln2, rel=1e-15, abs=0)
+    # gamma = 1/2, no alpha, every target counted: (1/2)^(1/2) ln 2, (3/4)^(1/2) ln 4, (2/5)^(1/2) ln(5/3)
+    loss = softmax_focal_loss(x, torch.tensor([1, 0, 0]), gamma=0.5, reduction="sum")
+    expected = math.sqrt(0.5) * ln2 + math.sqrt(0.75) * 2 * ln2 + math.sqrt(0.4) * math.log(5 / 3)
+    assert loss.item() == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("ignore_index", [-100, 2])
+def test_softmax_focal_with_gamma_zero_and_no_alpha_is_torch_cross_entropy(reduction, ignore_index):
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn(6, 4, 3, generator=g, dtype=torch.float64) * 3
+    t = torch.randint(0, 4, (6, 3), generator=g)
+    t[0, 0], t[1, 2] = ignore_index, ignore_index  # 2 is also a class: those targets are ignored too
+    ours_x, ref_x = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ours = softmax_focal_loss(ours_x, t, None, 0.0, ignore_index, reduction)
+    ref = F.cross_entropy(ref_x, t, ignore_index=ignore_index, reduction=reduction)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
+    ours.sum().backward()
+    ref.sum().backward()
+    torch.testing.assert_close(ours_x.grad, ref_x.grad, rtol=1e-12, atol=1e-15)
+
+
 def test_softmax_focal_single_class_has_no_nan_gradient():
     x = torch.zeros(3, 1, requires_grad=True)
     softmax_focal_loss(x, torch.zeros(3, dtype=torch.long), gamma=0.5).backward()

@@ -37,6 +37,8 @@ CLASS_ROWS = [
     [float(np.float32(a)), float(np.float32(-b)), 0.0] for a in _class_logits for b in _class_logits[::2]
 ]
 CLASS_WEIGHTS = [None, (1.0, 2.0, 0.5)]
+# softmax focal loss: (alpha, gamma), fractional gamma included
+SOFTMAX_FOCAL_SETTINGS = [(None, 2.0), ((1.0, 2.0, 0.5), 0.5), ((1.0, 2.0, 0.5), 1.5)]
 
 
 def onehot(c):
@@ -44,6 +46,10 @@ def onehot(c):
 
 
 def grid_points(spec, logits, targets, pos_weights=POS_WEIGHTS, rows=CLASS_ROWS, weight=None):
+    if spec.name == "softmax_focal_loss":
+        alpha, gamma = weight
+        extra = {"gamma": gamma} if alpha is None else {"alpha": alpha, "gamma": gamma}
+        return [dict(input=tuple(r), target=onehot(c), **extra) for r in rows for c in range(3)]
     if spec.target == "class indices":
         extra = {} if weight is None else {"weight": weight}
         return [dict(input=tuple(r), target=onehot(c), **extra) for r in rows for c in range(3)]
@@ -68,7 +74,12 @@ def run_lossref(spec, dtype, points):
     if spec.target == "class indices":
         x = torch.tensor([pt["input"] for pt in points], dtype=dtype, requires_grad=True)
         target = torch.tensor([pt["target"].index(1.0) for pt in points])
-        options = {"weight": torch.tensor(points[0]["weight"], dtype=dtype)} if "weight" in points[0] else {}
+        # a per-class vector (weight, alpha) as a tensor, a number (gamma) as it is
+        options = {
+            k: torch.tensor(v, dtype=dtype) if isinstance(v, tuple) else v
+            for k, v in points[0].items()
+            if k not in ("input", "target")
+        }
     else:
         scalars = {k: points[0][k] for k in ("alpha", "gamma") if k in points[0]}  # one value per call
         args = {k: torch.tensor([pt[k] for pt in points], dtype=dtype) for k in points[0] if k not in scalars}
@@ -101,13 +112,35 @@ def assert_matches_oracle(spec, dtype, grid):
     assert worst_grad[0] <= TOL[dtype], f"gradient at {worst_grad[1]}: rel. error {worst_grad[0]}"
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+# Known defect of softmax_focal_loss (lossref/focal.py), whose gradient is autograd's through
+# log_softmax and logsumexp: (1) d log p_t / d x_t = 1 - p_t is formed as 1 - softmax, which is 0 once
+# the target's logit leads by ~37 (float64) or ~17 (float32): relative error 1 at (40, 0, 0), target 0;
+# (2) the factor's term, -log p_t * d log(1 - p_t) / dx, exactly ~0 when p_t -> 0, is a difference of
+# O(1) terms multiplied by |log p_t|: relative error ~|log p_t| * eps, up to 2e-3 in float32 and 5e-12
+# in float64 at (0.5, -1e4, 0), target 1. A derived backward (as cross_entropy has) would remove both.
+# In float32 the value also has cross_entropy's x - max(x) limit (below), times gamma: 1.8e-6 at
+# (20, 0, 0), target 0, gamma 1.5. In float64 the values are within 1e-13.
+_SOFTMAX_FOCAL_GRAD = pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="softmax_focal_loss gradient: see comment above"
+)
+
+
+def with_known_defects(specs):
+    return [
+        pytest.param(s, marks=_SOFTMAX_FOCAL_GRAD if s.name == "softmax_focal_loss" else (), id=s.name)
+        for s in specs
+    ]
+
+
+@pytest.mark.parametrize("spec", with_known_defects(LOSSES))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_value_and_gradient_match_oracle(spec, dtype):
     # one call per class-weight vector, or per focal (alpha, gamma)
     variants = {"class indices": CLASS_WEIGHTS}.get(spec.target, [None])
     if spec.name == "sigmoid_focal_loss":
         variants = [(setting,) for setting in FOCAL_SETTINGS]
+    if spec.name == "softmax_focal_loss":
+        variants = SOFTMAX_FOCAL_SETTINGS
     for weight in variants:
         assert_matches_oracle(spec, dtype, oracle_grid(spec.name, weight))
 
@@ -126,7 +159,11 @@ _CE_FLOAT32 = pytest.mark.xfail(strict=True, reason="float32 rounding of x - max
             s,
             d,
             id=f"{s.name}-{d}",
-            marks=_CE_FLOAT32 if (s.name, d) == ("cross_entropy", torch.float32) else (),
+            marks=(
+                _CE_FLOAT32
+                if (s.name, d) == ("cross_entropy", torch.float32)
+                else _SOFTMAX_FOCAL_GRAD if s.name == "softmax_focal_loss" else ()
+            ),
         )
         for s in LOSSES
         for d in (torch.float32, torch.float64)
@@ -138,7 +175,11 @@ def test_dense_random_grid_matches_oracle(spec, dtype):
     logits = (rng.choice([-1, 1], 600) * 10 ** rng.uniform(-6, 4, 600)).astype(np.float32).tolist()
     targets = rng.uniform(0, 1, 6).astype(np.float32).tolist() + [0.0, 1.0]
     rows = [logits[i : i + 3] for i in range(0, 300, 3)]
-    for weight in [((0.25, 2.0),), ((0.5, 0.5),)] if spec.name == "sigmoid_focal_loss" else [None]:
+    variants = {
+        "sigmoid_focal_loss": [((0.25, 2.0),), ((0.5, 0.5),)],
+        "softmax_focal_loss": [(None, 2.0), ((1.0, 2.0, 0.5), 0.5)],
+    }
+    for weight in variants.get(spec.name, [None]):
         points = grid_points(spec, logits, targets, [1.0, 2.5], rows=rows, weight=weight)
         assert_matches_oracle(spec, dtype, [(pt, spec.symbolic.oracle(**pt)) for pt in points])
 

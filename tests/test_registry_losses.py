@@ -6,11 +6,14 @@ with class-index targets get their option-by-option torch comparison in tests/te
 """
 
 import re
+import typing
+from typing import Optional
 
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from torch import Tensor
 
 from lossref.registry import LOSSES
 
@@ -48,7 +51,8 @@ def test_smoke(spec, device, weighted):
 
 
 def counted_weight(spec, inputs):
-    """The denominator of 'mean': the number of elements, or the weight of the counted class targets."""
+    """The denominator of 'mean': the number of elements, or the weight of the counted class targets
+    (a class ``weight`` normalises, as in torch; softmax_focal_loss's ``alpha`` does not)."""
     if spec.target == "elementwise":
         return inputs.input.numel()
     keep = inputs.target != -100
@@ -126,6 +130,18 @@ def test_rejects_unknown_reduction(spec):
         call(spec, inputs, reduction="max")
 
 
+# softmax_focal_loss does not check that target is a tensor: AttributeError from check_index_target
+_FOCAL_TARGET_UNCHECKED = pytest.mark.xfail(strict=True, raises=AttributeError, reason="see comment above")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param(s, marks=_FOCAL_TARGET_UNCHECKED if s.name == "softmax_focal_loss" else ())
+        for s in LOSSES
+    ],
+    ids=lambda s: s.name,
+)
 def test_rejects_non_tensors(spec):
     inputs = spec.make_inputs((3,))
     with pytest.raises(TypeError, match="input must be a torch.Tensor, got list"):
@@ -140,10 +156,15 @@ def test_rejects_integer_input(spec):
         spec.function(inputs.input.round().long(), inputs.target)
 
 
-def test_rejects_weight_of_another_dtype(spec):
+def test_rejects_weights_of_another_dtype(spec):
+    # every optional tensor argument: weight, pos_weight, or the per-class alpha of softmax_focal_loss
+    names = [k for k, t in typing.get_type_hints(spec.function).items() if t == Optional[Tensor]]
+    assert names
     inputs = spec.make_inputs((3,))
-    with pytest.raises(TypeError, match="weight has dtype torch.float64 but input has dtype torch.float32"):
-        spec.function(inputs.input, inputs.target, weight=torch.ones(3, dtype=torch.float64))
+    for name in names:
+        expected = f"{name} has dtype torch.float64 but input has dtype torch.float32"
+        with pytest.raises(TypeError, match=expected):
+            spec.function(inputs.input, inputs.target, **{name: torch.ones(3, dtype=torch.float64)})
 
 
 @pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
