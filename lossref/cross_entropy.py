@@ -9,6 +9,7 @@ releases; each formula below is checked against torch in the tests.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -49,16 +50,16 @@ def _weighted_nll(
 def _rest(e: Tensor, dim: int) -> Tensor:
     r"""The sum :math:`r = \sum_{k \ne j} e_k` of :math:`e = e^{x - x_j}`, exactly 1 at the maximum :math:`j`.
 
-    ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times slower than ``amax``).
-    They are the maximum and any logit that ties with it or is within rounding of it. If there is
-    more than one, :math:`r \ge 1` and :math:`\sum_k e_k - 1` is accurate; else the sum without them
-    is :math:`r`, to the last bit however small. Autograd differentiates ``frac`` as the identity, so
-    both give :math:`\partial r / \partial e_k = 1` for every :math:`k`, :math:`j` included: with the
-    maximum held constant that is the derivative of :math:`\log(1 + r)`, the log of the full sum.
+    ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times slower than ``amax``):
+    the maximum and any logit that ties with it or is within rounding of it. Their number less one,
+    an integer that ``round`` recovers from the two sums, is added back; it is 0 unless :math:`r \ge 1`,
+    so a small :math:`r` is exact to the last bit. Autograd differentiates ``frac`` as the identity
+    and ``round`` as 0, so :math:`\partial r / \partial e_k = 1` for every :math:`k`, :math:`j`
+    included: with the maximum held constant, the derivative of :math:`\log(1 + r)`, the log of the
+    full sum.
     """
     below = torch.frac(e).sum(dim, keepdim=True)
-    total = e.sum(dim, keepdim=True)
-    return torch.where(total - below > 1.5, total - 1, below)
+    return below + (e.sum(dim, keepdim=True) - below - 1).round()
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
@@ -223,10 +224,10 @@ def cross_entropy(
     check_index_target(target, input, num_classes, ignore_index)
     # as (N, C, K), a view: reductions over dim 1 run along memory either way, and moving the classes
     # last would copy the input
-    batch = 1 if input.dim() == 1 else input.shape[0]
+    batch, positions = (1, 1) if input.dim() == 1 else (input.shape[0], math.prod(input.shape[2:]))
     loss = _IndexCrossEntropy.apply(
-        input.reshape(batch, num_classes, -1),
-        target.reshape(batch, -1),
+        input.reshape(batch, num_classes, positions),
+        target.reshape(batch, positions),
         weight,
         ignore_index,
         label_smoothing,
@@ -253,10 +254,10 @@ class _IndexCrossEntropy(torch.autograd.Function):
     Forward: with :math:`m = \max_k x_k`, :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`
     as in :func:`~lossref.log_softmax`, :math:`-\log p_y = \log(1 + r) - (x_y - m)`. Backward: the
     derived gradient :math:`A\, p - B\, \mathrm{onehot}(y) - D\, w` with per-sample :math:`A, B, D`
-    and :math:`p = e / (1 + r)` from the saved :math:`e` (1 at the maximum); where :math:`e_y = 1`
-    (:math:`y` is the maximum) it is formed as :math:`(D \sum_c w_c - B r) / (1 + r)`, so a confident
-    correct prediction keeps its tiny gradient. Gradients for ``weight`` and second derivatives
-    re-run :func:`_index_cross_entropy` under autograd.
+    and :math:`p = e / (1 + r)` from the saved :math:`e` (1 at the maximum); at :math:`y` it is formed
+    as :math:`(B (e_y - 1 - r) + D\, e_y \sum_c w_c) / (1 + r)`, where :math:`e_y - 1 = 0` exactly if
+    :math:`y` is the maximum, so a confident correct prediction keeps its tiny gradient. Gradients for
+    ``weight`` and second derivatives re-run :func:`_index_cross_entropy` under autograd.
     """
 
     @staticmethod
@@ -271,7 +272,7 @@ class _IndexCrossEntropy(torch.autograd.Function):
     ) -> Tensor:
         num_classes = x.shape[1]
         keep = (target != ignore_index).unsqueeze(1)
-        y = torch.where(keep, target.unsqueeze(1), 0).long()
+        y = target.unsqueeze(1).clamp(0, num_classes - 1).long()  # any class where ignored: w_y = 0
         shifted = x - x.amax(1, keepdim=True)
         shifted_y = shifted.gather(1, y)
         w_view = None if weight is None else _class_view(weight, x)
@@ -324,11 +325,10 @@ class _IndexCrossEntropy(torch.autograd.Function):
         a = b + d_total
         one_plus_rest = 1 + rest
         grad = e * (a / one_plus_rest)
-        # at y, A p_y - B; where y is the maximum, not as A / (1 + r) - B, which cancels to 0 when
-        # r is below the rounding error of 1
+        # at y, A p_y - B as (B (e_y - 1 - r) + D_total e_y) / (1 + r): e_y - 1 is exactly 0 where y
+        # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
         e_y = e.gather(1, y)
-        at_y = torch.where(e_y == 1, d_total - b * rest, e_y * a - b * one_plus_rest)
-        grad.scatter_(1, y, at_y / one_plus_rest)
+        grad.scatter_(1, y, (b * (e_y - 1 - rest) + d_total * e_y) / one_plus_rest)
         if eps > 0:
             grad.sub_(d if weight is None else d * _class_view(weight, x))
         return grad, None, None, None, None, None
