@@ -133,29 +133,30 @@ class _BinaryFocal(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, y, w, c, alpha: float, gamma: float, reduction: str) -> Tensor:
-        s = x.abs().neg_().sigmoid_()  # sigma(-|x|) <= 1/2
-        softplus_neg_abs = torch.neg(s).log1p_().neg_()
-        h = torch.sign(x).add_(1).mul_(0.5)  # [x > 0], 1/2 at 0
-        sig_pos = torch.sub(1, s).mul_(h).addcmul_(s, 1 - h)  # sigma(x): 1 - s or s, exactly
-        sig_neg = torch.sub(1, s).mul_(1 - h).addcmul_(s, h)  # sigma(-x)
+        # each a fused kernel with relative accuracy for every logit; softplus(x) is x past the
+        # threshold, off by e^-x / x relative: below float64's rounding for x > 40
+        neg_x = torch.neg(x)
+        softplus_pos, softplus_neg = F.softplus(x, threshold=40.0), F.softplus(neg_x, threshold=40.0)
+        sig_pos, sig_neg = torch.sigmoid(x), neg_x.sigmoid_()
+        not_y = 1 - y
         cy = y if c is None else c * y
-        ce = torch.addcmul((1 - y).mul_(h).sub_(cy * (1 - h)).mul_(x), 1 - y + cy, softplus_neg_abs)
-        q = torch.addcmul((1 - y) * sig_pos, y, sig_neg)
-        modulating = q.pow(gamma)
-        scale = modulating if alpha < 0 else modulating * (alpha * y + (1 - alpha) * (1 - y))
+        ce = torch.mul(not_y, softplus_pos).addcmul_(cy, softplus_neg)  # the BCE, non-negative terms
+        q = torch.mul(not_y, sig_pos).addcmul_(y, sig_neg)
+        scale = q.pow(gamma)
+        if alpha >= 0:
+            scale.mul_((not_y * (1 - alpha)).add_(y, alpha=alpha))
         if w is not None:
-            scale = scale * w
-        loss = scale * ce
+            scale.mul_(w)
         derivative = None
         if ctx.needs_input_grad[0]:
-            derivative = (1 - y) * sig_pos - cy * sig_neg  # the BCE's derivative
+            derivative = torch.mul(not_y, sig_pos).addcmul_(cy, sig_neg, value=-1)  # the BCE's
             if gamma != 0:
-                ratio = sig_pos * sig_neg / q.clamp_min(torch.finfo(q.dtype).tiny)
-                derivative += gamma * (1 - 2 * y) * ratio * ce
-            derivative *= scale
+                ratio = sig_pos.mul_(sig_neg).div_(q.clamp_min_(torch.finfo(q.dtype).tiny))
+                derivative.addcmul_(ratio.mul_(ce), not_y - y, value=gamma)
+            derivative.mul_(scale)
         ctx.save_for_backward(x, y, w, c, derivative)
         ctx.alpha, ctx.gamma, ctx.reduction = alpha, gamma, reduction
-        return reduce(loss, reduction)
+        return reduce(scale.mul_(ce), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
