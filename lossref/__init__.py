@@ -14,6 +14,22 @@ Examples:
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, log_softmax, nll_loss
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.regression import (
+    CharbonnierLoss,
+    HuberLoss,
+    L1Loss,
+    LogCoshLoss,
+    MSELoss,
+    QuantileLoss,
+    SmoothL1Loss,
+    charbonnier_loss,
+    huber_loss,
+    l1_loss,
+    log_cosh_loss,
+    mse_loss,
+    quantile_loss,
+    smooth_l1_loss,
+)
 
 __version__ = "0.1.0"
 
@@ -31,4 +47,18 @@ __all__ = [
     "softmax_focal_loss",
     "FocalLoss",
     "SoftmaxFocalLoss",
+    "l1_loss",
+    "mse_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "log_cosh_loss",
+    "quantile_loss",
+    "charbonnier_loss",
+    "L1Loss",
+    "MSELoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "LogCoshLoss",
+    "QuantileLoss",
+    "CharbonnierLoss",
 ]

@@ -49,10 +49,31 @@ def check_like(t: Tensor, name: str, input: Tensor) -> None:
 
 
 def check_same_shape(target: Tensor, input: Tensor) -> None:
-    if target.shape != input.shape:
-        raise ValueError(
-            f"target must have the shape of input {tuple(input.shape)}, got {tuple(target.shape)}"
-        )
+    """Elementwise losses compare ``input[i]`` with ``target[i]``: the shapes must be equal.
+
+    Broadcasting is refused on purpose: an (N, 1) prediction against an (N,) target broadcasts to
+    (N, N) and compares every prediction with every target, a plausible but wrong number.
+    """
+    if target.shape == input.shape:
+        return
+    hint = ""
+    if target.numel() == input.numel():
+        hint = "; if they hold the same elements, reshape one, e.g. target.view_as(input)"
+    else:
+        try:
+            broadcast = tuple(torch.broadcast_shapes(target.shape, input.shape))
+        except RuntimeError:
+            broadcast = None
+        if broadcast == tuple(input.shape):
+            hint = "; to compare every input element with a repeated target, pass target.expand_as(input)"
+        elif broadcast is not None:
+            hint = (
+                f"; broadcasting them would give shape {broadcast}, pairing elements that do not belong "
+                f"together: check which dimension is missing or extra"
+            )
+    raise ValueError(
+        f"target must have the shape of input {tuple(input.shape)}, got {tuple(target.shape)}{hint}"
+    )
 
 
 def check_broadcasts_to(t: Tensor, name: str, shape: torch.Size, hint: str = "") -> None:

@@ -1,0 +1,620 @@
+r"""Regression losses: L1, MSE, smooth L1, Huber, log-cosh, quantile (pinball) and Charbonnier.
+
+Each is a function of the residual of every element, followed by ``reduction``. The first four have
+torch 2.13's signatures and numbers (``F.l1_loss``, ``F.mse_loss``, ``F.smooth_l1_loss``,
+``F.huber_loss``, without the deprecated ``size_average``/``reduce``); the other three are not in
+torch. Everything is plain autograd over torch primitives, so second derivatives work too.
+
+Decisions, and where lossref differs from torch:
+
+- **Shapes must match.** torch only warns ("Using a target size ... different to the input size")
+  and broadcasts, so an ``(N, 1)`` prediction against an ``(N,)`` target silently becomes an
+  ``(N, N)`` comparison of every prediction with every target. lossref raises ``ValueError``
+  naming both shapes and the likely fix (``target.view_as(input)``).
+- **weight** (``l1_loss``, ``mse_loss``, ``huber_loss``) multiplies the elementwise loss. torch 2.13
+  requires it to have exactly the input's shape; lossref also accepts any shape that broadcasts to
+  it (a ``(C,)`` weight applies along the last dimension). ``'mean'`` follows torch, which is not
+  uniform: for ``l1_loss`` and ``mse_loss`` it is :math:`\sum w \ell / \sum w` (the total weight,
+  counted over the broadcast shape; NaN if it is 0), for ``huber_loss`` it is
+  :math:`\sum w \ell / N` with :math:`N` the number of elements. The modules take ``weight`` as an
+  optional last argument (torch's modules have none) and keep it as a buffer.
+- **Gradients at a kink** are torch's: :math:`\operatorname{sign}(0) = 0` for L1 (and for smooth L1
+  with ``beta=0``, which is L1 with finite gradients everywhere; torch once returned NaN there,
+  pytorch#96813). The quantile loss, not in torch, uses the same rule: at :math:`r = 0` its gradient
+  is the middle of the subdifferential, :math:`\tfrac12 - q` with respect to the input, which is 0
+  for the median.
+
+The sympy definitions are in :mod:`lossref.symbolic`; the tests compare value and gradient with
+torch and with the high-precision oracle.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from lossref._loss import _Loss, _WeightedLoss
+from lossref._reduction import reduce, reduce_by_weight
+from lossref._validation import (
+    check_floating,
+    check_like,
+    check_optional_weight,
+    check_reduction,
+    check_same_shape,
+)
+
+__all__ = [
+    "l1_loss",
+    "mse_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "log_cosh_loss",
+    "quantile_loss",
+    "charbonnier_loss",
+    "L1Loss",
+    "MSELoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "LogCoshLoss",
+    "QuantileLoss",
+    "CharbonnierLoss",
+]
+
+LN2 = math.log(2.0)
+# log-cosh: below this |r| it is log1p(2 sinh(r/2)^2), above it |r| + softplus(-2|r|) - log 2; each
+# form is accurate to a few ulp on its side (the second cancels badly as r -> 0, the first overflows)
+_LOG_COSH_SWITCH = 2.0
+
+
+def _check_inputs(input: Tensor, target: Tensor, reduction: str, weight: Optional[Tensor] = None) -> None:
+    check_floating(input, "input")
+    check_like(target, "target", input)
+    check_same_shape(target, input)
+    check_optional_weight(weight, "weight", input)
+    check_reduction(reduction)
+
+
+def _check_beta(beta: float) -> None:
+    if not beta >= 0:  # NaN fails too
+        raise ValueError(f"beta must be >= 0 (0 gives the L1 loss), got {beta}")
+
+
+def _check_delta(delta: float) -> None:
+    if not delta > 0:
+        raise ValueError(f"delta must be > 0, got {delta}")
+
+
+def _check_q(q: float) -> None:
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1) (the quantile to estimate, e.g. 0.5 for the median), got {q}")
+
+
+def _check_eps(eps: float) -> None:
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+
+
+def _weighted_mean_by_weight(loss: Tensor, weight: Optional[Tensor], reduction: str) -> Tensor:
+    """torch's weighted ``l1_loss``/``mse_loss``: 'mean' divides by the total (broadcast) weight."""
+    if weight is None:
+        return reduce(loss, reduction)
+    return reduce_by_weight(loss * weight, weight.expand_as(loss), reduction)
+
+
+def _huber(r: Tensor, delta: float) -> Tensor:
+    r""":math:`\tfrac12 r^2` for :math:`|r| < \delta`, else :math:`\delta (|r| - \tfrac12 \delta)`."""
+    a = r.abs()
+    m = a.clamp_max(delta)  # the quadratic branch never sees a large |r|: no overflow, no inf * 0
+    return torch.where(a < delta, 0.5 * m * m, delta * (a - 0.5 * delta))
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    weight: Optional[Tensor] = None,
+) -> Tensor:
+    r"""Mean absolute error.
+
+    .. math::
+        \ell_n = w_n |x_n - y_n|
+
+    followed by ``reduction``. The gradient with respect to :math:`x_n` is
+    :math:`w_n \operatorname{sign}(x_n - y_n)`, 0 where :math:`x_n = y_n` (as in torch).
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Without ``weight``, ``'mean'`` divides by the
+            number of elements; with it, by the total weight :math:`\sum_n w_n` (torch's rule).
+            Default: ``'mean'``.
+        weight: optional weight :math:`w`, broadcastable to ``input``'s shape (torch requires
+            exactly that shape). Default: ``None``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input (no broadcasting, see the module's notes).
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``/``weight``, or dtypes that differ.
+        ValueError: shapes that differ, a ``weight`` that does not broadcast, an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import l1_loss
+        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
+        >>> round(l1_loss(x, y).item(), 4)  # (0.5 + 0 + 2) / 3
+        0.8333
+        >>> l1_loss(x, y, weight=torch.tensor([2.0, 1.0, 1.0])).item()  # (2 * 0.5 + 0 + 2) / (2 + 1 + 1)
+        0.75
+    """
+    _check_inputs(input, target, reduction, weight)
+    return _weighted_mean_by_weight((input - target).abs(), weight, reduction)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    weight: Optional[Tensor] = None,
+) -> Tensor:
+    r"""Mean squared error.
+
+    .. math::
+        \ell_n = w_n (x_n - y_n)^2
+
+    followed by ``reduction``; the gradient with respect to :math:`x_n` is :math:`2 w_n (x_n - y_n)`.
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Without ``weight``, ``'mean'`` divides by the
+            number of elements; with it, by the total weight :math:`\sum_n w_n` (torch's rule).
+            Default: ``'mean'``.
+        weight: optional weight :math:`w`, broadcastable to ``input``'s shape (torch requires
+            exactly that shape). Default: ``None``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``/``weight``, or dtypes that differ.
+        ValueError: shapes that differ, a ``weight`` that does not broadcast, an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import mse_loss
+        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
+        >>> round(mse_loss(x, y).item(), 4)  # (0.25 + 0 + 4) / 3
+        1.4167
+        >>> mse_loss(x, y, weight=torch.tensor([2.0, 1.0, 1.0])).item()  # (2 * 0.25 + 0 + 4) / 4
+        1.125
+    """
+    _check_inputs(input, target, reduction, weight)
+    return _weighted_mean_by_weight((input - target).square(), weight, reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    r"""Smooth L1 loss (Fast R-CNN): quadratic below ``beta``, L1 above it.
+
+    .. math::
+        \ell_n = \begin{cases}
+            \tfrac12 r_n^2 / \beta & |r_n| < \beta \\
+            |r_n| - \tfrac12 \beta & \text{otherwise}
+        \end{cases}, \qquad r_n = x_n - y_n,
+
+    followed by ``reduction``. Value and slope are continuous at :math:`|r| = \beta`, and the slope
+    never exceeds 1. ``beta=0`` is exactly :func:`l1_loss`, with its gradient
+    (:math:`\operatorname{sign}(0) = 0`, never NaN). It equals :func:`huber_loss` divided by
+    ``delta = beta``.
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        beta: where the loss turns from quadratic to linear, :math:`\beta \ge 0`. Default: ``1.0``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        ValueError: shapes that differ, ``beta < 0`` (or NaN), an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import smooth_l1_loss
+        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
+        >>> smooth_l1_loss(x, y, reduction="none").tolist()  # 0.5**2 / 2, 0, 2 - 1/2
+        [0.125, 0.0, 1.5]
+        >>> round(smooth_l1_loss(x, y, beta=0.0).item(), 4)  # the L1 loss
+        0.8333
+    """
+    _check_inputs(input, target, reduction)
+    _check_beta(beta)
+    a = (input - target).abs()
+    if beta == 0:  # no r**2 / 0 branch at all, so no 0 * inf = NaN in the backward (pytorch#96813)
+        return reduce(a, reduction)
+    m = a.clamp_max(beta)
+    return reduce(torch.where(a < beta, 0.5 * m * m / beta, a - 0.5 * beta), reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Optional[Tensor] = None,
+) -> Tensor:
+    r"""Huber loss: quadratic below ``delta``, linear with slope ``delta`` above it.
+
+    .. math::
+        \ell_n = w_n \begin{cases}
+            \tfrac12 r_n^2 & |r_n| < \delta \\
+            \delta (|r_n| - \tfrac12 \delta) & \text{otherwise}
+        \end{cases}, \qquad r_n = x_n - y_n,
+
+    followed by ``reduction``. It is ``delta`` times :func:`smooth_l1_loss` with ``beta = delta``:
+    the same shape, with the slope of the linear part :math:`\delta` instead of 1.
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. ``'mean'`` divides by the number of elements,
+            also with a ``weight`` (torch's rule for this loss, unlike :func:`l1_loss` and
+            :func:`mse_loss`). Default: ``'mean'``.
+        delta: where the loss turns from quadratic to linear, :math:`\delta > 0`. Default: ``1.0``.
+        weight: optional weight :math:`w`, broadcastable to ``input``'s shape (torch requires
+            exactly that shape). Default: ``None``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``/``weight``, or dtypes that differ.
+        ValueError: shapes that differ, ``delta <= 0`` (or NaN), a ``weight`` that does not broadcast,
+            an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import huber_loss
+        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
+        >>> huber_loss(x, y, delta=2.0, reduction="none").tolist()  # 0.5**2 / 2, 0, 2 (2 - 2/2)
+        [0.125, 0.0, 2.0]
+        >>> w = torch.tensor([2.0, 1.0, 1.0])
+        >>> huber_loss(x, y, delta=2.0, weight=w).item()  # (2 * 0.125 + 0 + 2) / 3 elements
+        0.75
+    """
+    _check_inputs(input, target, reduction, weight)
+    _check_delta(delta)
+    loss = _huber(input - target, delta)
+    return reduce(loss if weight is None else loss * weight, reduction)
+
+
+def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Log-cosh loss: :math:`\tfrac12 r^2` for small residuals, :math:`|r| - \log 2` for large ones.
+
+    .. math::
+        \ell_n = \log \cosh(r_n), \qquad r_n = x_n - y_n,
+
+    followed by ``reduction``; the gradient is :math:`\tanh(r_n)`. ``cosh`` overflows in float32 for
+    :math:`|r| > 89`, so it is never formed: for :math:`|r| \ge 2` the loss is evaluated as
+    :math:`|r| + \operatorname{softplus}(-2|r|) - \log 2`, and for :math:`|r| < 2`, where that form
+    cancels, as :math:`\operatorname{log1p}(2 \sinh^2(r/2))`. Both are accurate to a few ulp, and the
+    loss and gradient are finite for every finite residual.
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        ValueError: shapes that differ, an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import log_cosh_loss
+        >>> loss = log_cosh_loss(torch.tensor([0.0, 1e4]), torch.tensor([0.0, 0.0]), reduction="none")
+        >>> [round(v, 3) for v in loss.tolist()]  # 0, 1e4 - ln 2 (cosh(1e4) itself overflows)
+        [0.0, 9999.307]
+    """
+    _check_inputs(input, target, reduction)
+    r = input - target
+    a = r.abs()
+    small = torch.sinh(r.clamp(-_LOG_COSH_SWITCH, _LOG_COSH_SWITCH) * 0.5).square().mul(2).log1p()
+    large = a + F.softplus(-2 * a) - LN2
+    return reduce(torch.where(a < _LOG_COSH_SWITCH, small, large), reduction)
+
+
+def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str = "mean") -> Tensor:
+    r"""Quantile (pinball) loss, whose minimiser is the ``q``-quantile of the target.
+
+    .. math::
+        \ell_n = \max(q\, r_n, (q - 1)\, r_n), \qquad r_n = y_n - x_n \ \text{(target minus input)},
+
+    followed by ``reduction``. An under-prediction (:math:`x < y`) costs :math:`q` per unit, an
+    over-prediction :math:`1 - q`, so a constant prediction minimising the mean loss over a sample is
+    its ``q``-quantile; ``q = 0.5`` gives half the :func:`l1_loss`. The gradient with respect to
+    :math:`x_n` is :math:`-q` or :math:`1 - q`, and :math:`\tfrac12 - q` at :math:`r_n = 0` (the
+    middle of the subdifferential, like :math:`\operatorname{sign}(0) = 0` for L1).
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        q: the quantile, :math:`0 < q < 1`. Default: ``0.5`` (the median).
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        ValueError: shapes that differ, ``q`` outside :math:`(0, 1)`, an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import quantile_loss
+        >>> x, y = torch.tensor([1.0, 1.0]), torch.tensor([2.0, 0.0])
+        >>> loss = quantile_loss(x, y, q=0.9, reduction="none")
+        >>> [round(v, 6) for v in loss.tolist()]  # under by 1: 0.9 * 1; over by 1: (0.9 - 1) * -1
+        [0.9, 0.1]
+    """
+    _check_inputs(input, target, reduction)
+    _check_q(q)
+    r = target - input
+    return reduce(torch.maximum(q * r, (q - 1) * r), reduction)  # a tie (r = 0) splits the gradient
+
+
+def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction: str = "mean") -> Tensor:
+    r"""Charbonnier loss, a smooth L1: :math:`\sqrt{r^2 + \varepsilon^2}`.
+
+    .. math::
+        \ell_n = \sqrt{r_n^2 + \varepsilon^2}, \qquad r_n = x_n - y_n,
+
+    followed by ``reduction``. This is the common definition (e.g. LapSRN, with
+    :math:`\varepsilon = 10^{-3}`): :math:`\varepsilon` is **not** subtracted, so a perfect prediction
+    costs :math:`\varepsilon`, not 0; the gradient, :math:`r_n / \sqrt{r_n^2 + \varepsilon^2}`, is the
+    same either way. It is evaluated with ``hypot``, so :math:`r^2` never overflows. (Some code adds
+    ``eps`` to :math:`r^2` unsquared; pass the square root of that value to match it.)
+
+    Args:
+        input: predictions :math:`x`, any shape, floating dtype.
+        target: :math:`y`, same shape and dtype as ``input``.
+        eps: :math:`\varepsilon > 0`, the width of the rounded bottom. Default: ``1e-3``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
+
+    Raises:
+        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        ValueError: shapes that differ, ``eps <= 0`` (or NaN), an unknown ``reduction``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import charbonnier_loss
+        >>> x, y = torch.tensor([0.0, 4.0]), torch.tensor([0.0, 0.0])
+        >>> charbonnier_loss(x, y, eps=3.0, reduction="none").tolist()  # sqrt(0 + 9), sqrt(16 + 9)
+        [3.0, 5.0]
+    """
+    _check_inputs(input, target, reduction)
+    _check_eps(eps)
+    r = input - target
+    return reduce(torch.hypot(r, r.new_tensor(eps)), reduction)
+
+
+# -- modules ----------------------------------------------------------------------------------------
+
+
+class L1Loss(_WeightedLoss):
+    r"""Module form of :func:`l1_loss`.
+
+    Args:
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        weight: optional weight broadcastable to the input's shape, kept as a buffer (lossref
+            extension; torch's module has none). Default: ``None``.
+
+    Shape:
+        As :func:`l1_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import L1Loss
+        >>> L1Loss()(torch.tensor([1.0, 2.0]), torch.tensor([2.0, 4.0])).item()  # (1 + 2) / 2
+        1.5
+    """
+
+    def __init__(self, reduction: str = "mean", weight: Optional[Tensor] = None) -> None:
+        super().__init__(weight, reduction)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return l1_loss(input, target, reduction=self.reduction, weight=self.weight)
+
+
+class MSELoss(_WeightedLoss):
+    r"""Module form of :func:`mse_loss`.
+
+    Args:
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        weight: optional weight broadcastable to the input's shape, kept as a buffer (lossref
+            extension; torch's module has none). Default: ``None``.
+
+    Shape:
+        As :func:`mse_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import MSELoss
+        >>> MSELoss()(torch.tensor([1.0, 2.0]), torch.tensor([2.0, 4.0])).item()  # (1 + 4) / 2
+        2.5
+    """
+
+    def __init__(self, reduction: str = "mean", weight: Optional[Tensor] = None) -> None:
+        super().__init__(weight, reduction)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return mse_loss(input, target, reduction=self.reduction, weight=self.weight)
+
+
+class SmoothL1Loss(_Loss):
+    r"""Module form of :func:`smooth_l1_loss`.
+
+    Args:
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        beta: where the loss turns from quadratic to linear, :math:`\beta \ge 0`. Default: ``1.0``.
+
+    Shape:
+        As :func:`smooth_l1_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import SmoothL1Loss
+        >>> SmoothL1Loss(beta=2.0)(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])).item()  # (1/4 + 2) / 2
+        1.125
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        _check_beta(beta)
+        self.beta = beta
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, beta={self.beta}"
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_WeightedLoss):
+    r"""Module form of :func:`huber_loss`.
+
+    Args:
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        delta: where the loss turns from quadratic to linear, :math:`\delta > 0`. Default: ``1.0``.
+        weight: optional weight broadcastable to the input's shape, kept as a buffer (lossref
+            extension; torch's module has none). Default: ``None``.
+
+    Shape:
+        As :func:`huber_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import HuberLoss
+        >>> HuberLoss(delta=2.0)(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])).item()  # (1/2 + 4) / 2
+        2.25
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0, weight: Optional[Tensor] = None) -> None:
+        super().__init__(weight, reduction)
+        _check_delta(delta)
+        self.delta = delta
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, delta={self.delta}"
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return huber_loss(input, target, reduction=self.reduction, delta=self.delta, weight=self.weight)
+
+
+class LogCoshLoss(_Loss):
+    r"""Module form of :func:`log_cosh_loss`.
+
+    Args:
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :func:`log_cosh_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import LogCoshLoss
+        >>> round(LogCoshLoss()(torch.tensor([100.0]), torch.tensor([0.0])).item(), 4)  # 100 - ln 2
+        99.3069
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return log_cosh_loss(input, target, reduction=self.reduction)
+
+
+class QuantileLoss(_Loss):
+    r"""Module form of :func:`quantile_loss`.
+
+    Args:
+        q: the quantile, :math:`0 < q < 1`. Default: ``0.5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :func:`quantile_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import QuantileLoss
+        >>> QuantileLoss(q=0.75)(torch.tensor([0.0, 0.0]), torch.tensor([2.0, -2.0])).item()  # (1.5 + 0.5) / 2
+        1.0
+    """
+
+    def __init__(self, q: float = 0.5, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        _check_q(q)
+        self.q = q
+
+    def extra_repr(self) -> str:
+        return f"q={self.q}, {super().extra_repr()}"
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return quantile_loss(input, target, q=self.q, reduction=self.reduction)
+
+
+class CharbonnierLoss(_Loss):
+    r"""Module form of :func:`charbonnier_loss`.
+
+    Args:
+        eps: :math:`\varepsilon > 0`. Default: ``1e-3``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :func:`charbonnier_loss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import CharbonnierLoss
+        >>> CharbonnierLoss(eps=3.0)(torch.tensor([4.0, 0.0]), torch.tensor([0.0, 0.0])).item()  # (5 + 3) / 2
+        4.0
+    """
+
+    def __init__(self, eps: float = 1e-3, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        _check_eps(eps)
+        self.eps = eps
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}, {super().extra_repr()}"
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return charbonnier_loss(input, target, eps=self.eps, reduction=self.reduction)
