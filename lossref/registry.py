@@ -7,7 +7,8 @@ Examples:
     >>> from lossref.registry import LOSSES, get
     >>> [spec.name for spec in LOSSES]  # doctest: +NORMALIZE_WHITESPACE
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss',
-     'sigmoid_focal_loss', 'softmax_focal_loss']
+     'sigmoid_focal_loss', 'softmax_focal_loss', 'l1_loss', 'mse_loss', 'smooth_l1_loss', 'huber_loss',
+     'log_cosh_loss', 'quantile_loss', 'charbonnier_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
     >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
@@ -28,6 +29,22 @@ from torch import Tensor, nn
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.regression import (
+    CharbonnierLoss,
+    HuberLoss,
+    L1Loss,
+    LogCoshLoss,
+    MSELoss,
+    QuantileLoss,
+    SmoothL1Loss,
+    charbonnier_loss,
+    huber_loss,
+    l1_loss,
+    log_cosh_loss,
+    mse_loss,
+    quantile_loss,
+    smooth_l1_loss,
+)
 
 if TYPE_CHECKING:  # sympy is an optional extra
     from lossref.symbolic import SymbolicLoss
@@ -59,7 +76,7 @@ class LossSpec:
     #: torch's own implementation with the same signature, or ``None`` where torch has none
     torch_function: Optional[Callable[..., Tensor]]
     #: what ``input`` holds
-    domain: Literal["logits", "probabilities", "log-probabilities"]
+    domain: Literal["logits", "probabilities", "log-probabilities", "predictions"]
     #: ``"elementwise"``: target has the input's shape and the loss is per element;
     #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample
     target: Literal["elementwise", "class indices"]
@@ -69,6 +86,9 @@ class LossSpec:
     symbolic_name: str
     #: the arguments the loss is differentiable in (gradcheck perturbs these)
     differentiable: tuple[str, ...] = ("input",)
+    #: with an elementwise ``weight``, ``'mean'`` divides by the total weight instead of the number
+    #: of elements (torch's weighted ``l1_loss`` and ``mse_loss``)
+    mean_by_weight: bool = False
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """The shape of the loss with ``reduction='none'``."""
@@ -157,6 +177,24 @@ def _class_inputs(
     return LossInputs(scores, target, options)
 
 
+def _regression_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, has_weight: bool
+) -> LossInputs:
+    """Predictions and real targets whose residuals span 1e-3 to 1e2 in magnitude, both signs.
+
+    Every 16th element (flat index 15, 31, ...) is an exact tie, residual 0, where L1 and the
+    quantile loss have a kink: often enough for the comparisons with torch, and absent from the
+    12-element inputs of the gradient checks (a second derivative does not exist at a kink).
+    """
+    target = 2 * torch.randn(shape, generator=g, dtype=dtype)
+    magnitude = 10 ** (5 * torch.rand(shape, generator=g, dtype=dtype) - 3)
+    sign = torch.where(torch.rand(shape, generator=g) < 0.5, -1.0, 1.0).to(dtype)
+    tie = (torch.arange(target.numel()) % 16 == 15).reshape(shape)
+    input = torch.where(tie, target, target + sign * magnitude)
+    options = {"weight": _last_dim_weight(shape, g, dtype)} if weighted and has_weight else {}
+    return LossInputs(input, target, options)
+
+
 LOSSES: tuple[LossSpec, ...] = (
     LossSpec(
         name="binary_cross_entropy",
@@ -222,6 +260,85 @@ LOSSES: tuple[LossSpec, ...] = (
         generate=partial(_class_inputs, log_probs=False, class_weight="alpha"),
         symbolic_name="SOFTMAX_FOCAL",
         differentiable=("input", "alpha"),
+    ),
+    LossSpec(
+        name="l1_loss",
+        function=l1_loss,
+        module=L1Loss,
+        torch_function=F.l1_loss,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=True),
+        symbolic_name="L1",
+        differentiable=("input", "target", "weight"),
+        mean_by_weight=True,
+    ),
+    LossSpec(
+        name="mse_loss",
+        function=mse_loss,
+        module=MSELoss,
+        torch_function=F.mse_loss,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=True),
+        symbolic_name="MSE",
+        differentiable=("input", "target", "weight"),
+        mean_by_weight=True,
+    ),
+    LossSpec(
+        name="smooth_l1_loss",
+        function=smooth_l1_loss,
+        module=SmoothL1Loss,
+        torch_function=F.smooth_l1_loss,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=False),
+        symbolic_name="SMOOTH_L1",
+        differentiable=("input", "target"),
+    ),
+    LossSpec(
+        name="huber_loss",
+        function=huber_loss,
+        module=HuberLoss,
+        torch_function=F.huber_loss,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=True),
+        symbolic_name="HUBER",
+        differentiable=("input", "target", "weight"),
+    ),
+    LossSpec(
+        name="log_cosh_loss",
+        function=log_cosh_loss,
+        module=LogCoshLoss,
+        torch_function=None,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=False),
+        symbolic_name="LOG_COSH",
+        differentiable=("input", "target"),
+    ),
+    LossSpec(
+        name="quantile_loss",
+        function=quantile_loss,
+        module=QuantileLoss,
+        torch_function=None,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=False),
+        symbolic_name="QUANTILE",
+        differentiable=("input", "target"),
+    ),
+    LossSpec(
+        name="charbonnier_loss",
+        function=charbonnier_loss,
+        module=CharbonnierLoss,
+        torch_function=None,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(_regression_inputs, has_weight=False),
+        symbolic_name="CHARBONNIER",
+        differentiable=("input", "target"),
     ),
 )
 

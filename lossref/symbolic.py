@@ -53,6 +53,18 @@ __all__ = [
     "g",
     "SIGMOID_FOCAL",
     "SOFTMAX_FOCAL",
+    "t",
+    "beta",
+    "delta",
+    "q",
+    "eps",
+    "L1",
+    "MSE",
+    "SMOOTH_L1",
+    "HUBER",
+    "LOG_COSH",
+    "QUANTILE",
+    "CHARBONNIER",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -299,4 +311,91 @@ SOFTMAX_FOCAL = SymbolicLoss(
         ws[c] * qs[c] * sum(_p_class[k] for k in range(NUM_CLASSES) if k != c) ** g * log_softmax(xs, c, m)
         for c in range(NUM_CLASSES)
     ),
+)
+
+
+# -- regression: functions of the residual r = x - t of a prediction x and a real target t ----------
+
+t = sp.Symbol("t", real=True)  #: regression target
+beta = sp.Symbol("beta", nonnegative=True)  #: smooth L1: where it turns linear
+delta = sp.Symbol("delta", positive=True)  #: Huber: where it turns linear
+q = sp.Symbol("q", positive=True)  #: quantile loss: the quantile, 0 < q < 1
+eps = sp.Symbol("epsilon", positive=True)  #: Charbonnier: the width of the rounded bottom
+
+_r = x - t
+_abs_r = sp.Abs(_r)
+
+L1 = SymbolicLoss(
+    name="l1_loss",
+    expr=w * _abs_r,
+    args={"input": x, "target": t, "weight": w},
+    defaults={"weight": 1.0},
+    grad_terms=(w * sp.sign(_r),),  # sign(0) = 0, torch's subgradient at the kink
+    stable=w * _abs_r,
+)
+
+MSE = SymbolicLoss(
+    name="mse_loss",
+    expr=w * _r**2,
+    args={"input": x, "target": t, "weight": w},
+    defaults={"weight": 1.0},
+    grad_terms=(2 * w * _r,),
+    stable=w * _r**2,
+)
+
+_smooth_l1 = sp.Piecewise((_r**2 / (2 * beta), _abs_r < beta), (_abs_r - beta / 2, True))
+
+SMOOTH_L1 = SymbolicLoss(
+    name="smooth_l1_loss",
+    expr=_smooth_l1,
+    args={"input": x, "target": t, "beta": beta},
+    defaults={"beta": 1.0},
+    grad_terms=(sp.Piecewise((_r / beta, _abs_r < beta), (sp.sign(_r), True)),),
+    stable=_smooth_l1,
+)
+
+_huber = sp.Piecewise((_r**2 / 2, _abs_r < delta), (delta * (_abs_r - delta / 2), True))
+
+HUBER = SymbolicLoss(
+    name="huber_loss",
+    expr=w * _huber,
+    args={"input": x, "target": t, "delta": delta, "weight": w},
+    defaults={"delta": 1.0, "weight": 1.0},
+    grad_terms=(w * sp.Piecewise((_r, _abs_r < delta), (delta * sp.sign(_r), True)),),
+    stable=w * _huber,
+)
+
+LOG_COSH = SymbolicLoss(
+    name="log_cosh_loss",
+    expr=sp.log(sp.cosh(_r)),
+    args={"input": x, "target": t},
+    defaults={},
+    grad_terms=(sp.tanh(_r),),
+    # cosh never formed: log1p(2 sinh(r/2)^2) where |r| + softplus(-2|r|) - log 2 would cancel
+    stable=sp.Piecewise(
+        (sp.log(1 + 2 * sp.sinh(_r / 2) ** 2), _abs_r < 2),
+        (_abs_r + softplus(-2 * _abs_r) - sp.log(2), True),
+    ),
+)
+
+#: pinball loss of the residual target - input; at 0 the third piece gives the loss 0 and the
+#: middle of the subdifferential as the gradient, as lossref (and sign(0) = 0 for L1) does
+_pinball = sp.Piecewise((q * -_r, _r < 0), ((q - 1) * -_r, _r > 0), ((q - sp.S.Half) * -_r, True))
+
+QUANTILE = SymbolicLoss(
+    name="quantile_loss",
+    expr=_pinball,
+    args={"input": x, "target": t, "q": q},
+    defaults={"q": 0.5},
+    grad_terms=(sp.Piecewise((-q, _r < 0), (1 - q, _r > 0), (sp.S.Half - q, True)),),
+    stable=_pinball,
+)
+
+CHARBONNIER = SymbolicLoss(
+    name="charbonnier_loss",
+    expr=sp.sqrt(_r**2 + eps**2),
+    args={"input": x, "target": t, "eps": eps},
+    defaults={"eps": 1e-3},
+    grad_terms=(_r / sp.sqrt(_r**2 + eps**2),),
+    stable=sp.sqrt(_r**2 + eps**2),  # as hypot(r, eps): r**2 is never formed
 )

@@ -29,6 +29,11 @@ POS_WEIGHTS = [1.0, 3.0]
 FOCAL_SETTINGS = [(0.25, 2.0), (0.5, 0.5), (1.0, 0.0), (0.75, 1.5)]
 # outside torch's gradient clamp, max(p, 1e-12), which tests/test_bce.py checks against torch
 PROBS = [float(np.float32(v)) for v in (2e-12, 1e-10, 1e-3, 0.3, 0.5, 0.9, 1 - 2**-20, 1 - 2**-24)]
+# regression: residuals from 0 (ties, also at 1e4) to 2e4, on and either side of the joints |r| = 1
+# (smooth L1 and Huber at their default beta = delta = 1) and of log-cosh's switch of form at |r| = 2
+_predictions = [0.0, 1e-8, 1e-3, 0.5, 1 - 2**-20, 1, 1 + 2**-20, 1.5, 2, 3, 20, 100, 1e4]
+PREDICTIONS = sorted({float(np.float32(s * v)) for v in _predictions for s in (1, -1)})
+REGRESSION_TARGETS = [float(np.float32(t)) for t in (0.0, 1.0, -0.75, 1e-3, 2.5, 1e4)]
 
 
 # class losses: three logits per sample, one large, one small and one zero
@@ -57,6 +62,8 @@ def grid_points(spec, logits, targets, pos_weights=POS_WEIGHTS, rows=CLASS_ROWS,
         return [
             dict(input=a, target=t, alpha=al, gamma=ga) for a in logits for t in targets for al, ga in weight
         ]
+    if spec.domain == "predictions":
+        return [dict(input=a, target=t) for a in logits for t in targets]
     if spec.domain == "logits":
         return [dict(input=a, target=t, pos_weight=c) for a in logits for t in targets for c in pos_weights]
     return [dict(input=a, target=t) for a in PROBS for t in targets]
@@ -66,7 +73,8 @@ def grid_points(spec, logits, targets, pos_weights=POS_WEIGHTS, rows=CLASS_ROWS,
 def oracle_grid(name: str, weight=None):
     """(arguments, exact result) over the adversarial grid."""
     spec = get(name)
-    return [(pt, spec.symbolic.oracle(**pt)) for pt in grid_points(spec, LOGITS, TARGETS, weight=weight)]
+    inputs, targets = (PREDICTIONS, REGRESSION_TARGETS) if spec.domain == "predictions" else (LOGITS, TARGETS)
+    return [(pt, spec.symbolic.oracle(**pt)) for pt in grid_points(spec, inputs, targets, weight=weight)]
 
 
 def run_lossref(spec, dtype, points):
@@ -214,7 +222,24 @@ def test_gradient_terms_sum_to_derived_gradient(spec):
 @pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
 def test_stable_form_equals_textbook_form(spec):
     sym = spec.symbolic
-    assert sp.simplify(sym.expr - sym.stable) == 0
+    assert proved_zero(sym.expr - sym.stable)
+
+
+def proved_zero(d):
+    """sympy proves d == 0: piece by piece for a Piecewise, and case by case on the sign of each |.|
+    (e.g. log cosh r against its stable form in |r|; both are continuous, so r = 0 follows), with
+    exponentials and logs combined."""
+    d = sp.piecewise_fold(d)
+    if isinstance(d, sp.Piecewise):
+        return all(proved_zero(piece) for piece, _ in d.args)
+    if sp.simplify(d) == 0:
+        return True
+    cases = [d]
+    for arg in {e.args[0] for e in d.atoms(sp.Abs)}:
+        cases = [sp.refine(c, sign(arg)) for c in cases for sign in (sp.Q.positive, sp.Q.negative)]
+    return len(cases) > 1 and all(
+        sp.simplify(sp.logcombine(c.rewrite(sp.exp), force=True)) == 0 for c in cases
+    )
 
 
 def test_oracle_agrees_with_a_hand_value():
