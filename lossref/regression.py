@@ -575,7 +575,8 @@ class QuantileLoss(_Loss):
     Examples:
         >>> import torch
         >>> from lossref import QuantileLoss
-        >>> QuantileLoss(q=0.75)(torch.tensor([0.0, 0.0]), torch.tensor([2.0, -2.0])).item()  # (1.5 + 0.5) / 2
+        >>> criterion = QuantileLoss(q=0.75)
+        >>> criterion(torch.tensor([0.0, 0.0]), torch.tensor([2.0, -2.0])).item()  # (1.5 + 0.5) / 2
         1.0
     """
 
