@@ -287,13 +287,14 @@ class _IndexCrossEntropy(torch.autograd.Function):
             total_weight = num_classes if weight is None else weight.sum()
             smooth = (lse * total_weight - weighted_sum) * keep
             loss = (1 - eps) * loss + (eps / num_classes) * smooth
-        ctx.save_for_backward(x, target, weight, e, rest, y, w_y, keep)
+        e_y = shifted_y.exp()  # e at y: cheaper than a gather from e in the backward
+        ctx.save_for_backward(x, target, weight, e, rest, e_y, y, w_y, keep)
         ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
         return reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, target, weight, e, rest, y, w_y, keep = ctx.saved_tensors
+        x, target, weight, e, rest, e_y, y, w_y, keep = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
         create_graph = torch.is_grad_enabled()
         if need_w or create_graph:  # weight's gradient, or a differentiable gradient: autograd does it
@@ -320,15 +321,16 @@ class _IndexCrossEntropy(torch.autograd.Function):
         else:
             coef = g / w_y.sum() if ctx.reduction == "mean" else g
         b = coef * (1 - eps) * w_y
-        d = coef * (eps / num_classes) * keep
-        d_total = d * (num_classes if weight is None else weight.sum())
-        a = b + d_total
+        # at y, A p_y - B as (B (e_y - 1 - r) + D e_y sum_c w_c) / (1 + r): e_y - 1 is exactly 0 where y
+        # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
+        a, at_y = b, b * (e_y - 1 - rest)
+        if eps > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
+            d = coef * (eps / num_classes) * keep
+            d_total = d * (num_classes if weight is None else weight.sum())
+            a, at_y = b + d_total, at_y + d_total * e_y
         one_plus_rest = 1 + rest
         grad = e * (a / one_plus_rest)
-        # at y, A p_y - B as (B (e_y - 1 - r) + D_total e_y) / (1 + r): e_y - 1 is exactly 0 where y
-        # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
-        e_y = e.gather(1, y)
-        grad.scatter_(1, y, (b * (e_y - 1 - rest) + d_total * e_y) / one_plus_rest)
+        grad.scatter_(1, y, at_y / one_plus_rest)
         if eps > 0:
             grad.sub_(d if weight is None else d * _class_view(weight, x))
         return grad, None, None, None, None, None
