@@ -2,8 +2,9 @@
 
 Run: ``python benchmarks/run.py`` (add ``--device cuda`` on a GPU machine, ``--losses NAME ...`` to
 pick). Machines are noisy, so only the ratios measured in one run mean anything: each (loss, shape)
-runs in a fresh process, lossref and every peer are timed in alternating rounds, and the medians are
-compared; absolute times are printed for context. ``ratio < 1``: lossref is faster.
+runs in a fresh process, lossref and every peer are timed in alternating rounds, and the ratio is the
+median over the rounds of the ratio within a round (load that drifts between rounds cancels); median
+absolute times are printed for context. ``ratio < 1``: lossref is faster.
 
 Memory is the bytes autograd saves for the backward pass (exact and device-independent) and, on
 CUDA, the peak allocated during one forward+backward.
@@ -66,6 +67,7 @@ class Measurement:
     impl: str
     shape: tuple[int, ...]
     seconds: float
+    round_seconds: tuple[float, ...]
     saved_bytes: int
     peak_bytes: Optional[int]
 
@@ -119,6 +121,7 @@ def compare(impls: dict[str, Callable], spec: LossSpec, inputs: LossInputs, min_
             name,
             tuple(inputs.input.shape),
             statistics.median(times[name]),
+            tuple(times[name]),
             _saved_bytes(impls[name], inputs),
             _peak_bytes(steps[name]) if cuda else None,
         )
@@ -155,6 +158,8 @@ def run(names: list[str], device: str, min_time: float, weighted: bool, rounds: 
         rows += measured
         for m in measured[1:]:
             ref, mine = m, measured[0]
+            paired = zip(mine.round_seconds, ref.round_seconds, strict=True)
+            ratio = statistics.median(a / b for a, b in paired)
             peak = (
                 ""
                 if mine.peak_bytes is None
@@ -162,7 +167,7 @@ def run(names: list[str], device: str, min_time: float, weighted: bool, rounds: 
             )
             print(
                 f"{mine.loss:33s} {str(mine.shape):18s} vs {ref.impl:20s}"
-                f" {mine.seconds * 1e3:8.3f} ms / {ref.seconds * 1e3:8.3f} ms = {mine.seconds / ref.seconds:5.2f}x"
+                f" {mine.seconds * 1e3:8.3f} ms / {ref.seconds * 1e3:8.3f} ms, ratio {ratio:5.2f}x"
                 f"  saved {mine.saved_bytes / 2**20:7.2f} / {ref.saved_bytes / 2**20:7.2f} MiB{peak}",
                 file=out,
                 flush=True,
@@ -175,7 +180,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--losses", nargs="+", default=[s.name for s in LOSSES], help="registry names")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timing per implementation")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the time is split into")
+    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds the time is split into")
     parser.add_argument("--weighted", action="store_true", help="pass the registry's weight options too")
     args = parser.parse_args(argv)
     print(
