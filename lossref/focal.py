@@ -133,11 +133,13 @@ class _BinaryFocal(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, y, w, c, alpha: float, gamma: float, reduction: str) -> Tensor:
-        # each a fused kernel with relative accuracy for every logit; softplus(x) is x past the
-        # threshold, off by e^-x / x relative: below float64's rounding for x > 40
-        neg_x = torch.neg(x)
-        softplus_pos, softplus_neg = F.softplus(x, threshold=40.0), F.softplus(neg_x, threshold=40.0)
-        sig_pos, sig_neg = torch.sigmoid(x), neg_x.sigmoid_()
+        sig_pos, sig_neg = torch.sigmoid(x), torch.neg(x).sigmoid_()  # relative accuracy for every x
+        # softplus(+-x) = relu(+-x) - log sigma(|x|), the log shared and taken as log1p(-sigma(-|x|));
+        # relu(-x) = relu(x) - x exactly (two softplus kernels cost twice this)
+        log_sig_abs = torch.minimum(sig_pos, sig_neg).neg_().log1p_()
+        relu_pos = x.clamp(min=0)
+        softplus_neg = (relu_pos - x).sub_(log_sig_abs)
+        softplus_pos = relu_pos.sub_(log_sig_abs)
         not_y = 1 - y
         cy = y if c is None else c * y
         ce = torch.mul(not_y, softplus_pos).addcmul_(cy, softplus_neg)  # the BCE, non-negative terms
