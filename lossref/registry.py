@@ -191,7 +191,11 @@ def _regression_inputs(
     sign = torch.where(torch.rand(shape, generator=g) < 0.5, -1.0, 1.0).to(dtype)
     tie = (torch.arange(target.numel()) % 16 == 15).reshape(shape)
     input = torch.where(tie, target, target + sign * magnitude)
-    options = {"weight": _last_dim_weight(shape, g, dtype)} if weighted and has_weight else {}
+    # a weight of the input's full shape: torch 2.13's weighted l1/mse/huber accept no other
+    # (lossref also broadcasts one; tests/test_regression.py compares that with torch)
+    options = {}
+    if weighted and has_weight:
+        options["weight"] = 0.5 + 2 * torch.rand(shape, generator=g, dtype=dtype)
     return LossInputs(input, target, options)
 
 
