@@ -24,6 +24,7 @@ from lossref._validation import (
     check_optional_weight,
     check_reduction,
     check_same_shape,
+    check_tensor,
 )
 from lossref.bce import BCEWithLogitsLoss
 from lossref.cross_entropy import log_softmax
@@ -216,23 +217,90 @@ def softmax_focal_loss(
         [0.346574, 0.01513]
     """
     num_classes = check_class_scores(input)
+    check_tensor(target, "target")
     check_index_target(target, input, num_classes, ignore_index)
     check_class_weight(alpha, "alpha", input, num_classes)
     _check_gamma(gamma)
     check_reduction(reduction)
-    dim = 0 if input.dim() == 1 else 1
-    log_probs = log_softmax(input, dim)
+    return _SoftmaxFocal.apply(input, target, alpha, float(gamma), ignore_index, reduction)
+
+
+def _softmax_focal(
+    x: Tensor, target: Tensor, alpha: Optional[Tensor], gamma: float, ignore_index: int, reduction: str
+) -> Tensor:
+    """The softmax focal loss from differentiable primitives, for alpha's gradient and second derivatives."""
+    dim = 0 if x.dim() == 1 else 1
+    log_probs = log_softmax(x, dim)
     keep = target != ignore_index
     safe = torch.where(keep, target, 0).long().unsqueeze(dim)
     log_pt = log_probs.gather(dim, safe).squeeze(dim)
-    # log(1 - p_t) = logsumexp over the other classes; a finite fill keeps C = 1 free of NaN gradients
-    others = log_probs.scatter(dim, safe, torch.finfo(input.dtype).min)
-    log_1m_pt = torch.logsumexp(others, dim)
-    loss = -log_pt if gamma == 0 else -log_pt * torch.exp(gamma * log_1m_pt)
+    # log(1 - p_t) = logsumexp over the other classes: its gradient stays finite at p_t = 1 for any
+    # gamma >= 0; a finite fill keeps C = 1 free of NaN gradients
+    others = log_probs.scatter(dim, safe, torch.finfo(x.dtype).min)
+    loss = -log_pt if gamma == 0 else -log_pt * torch.exp(gamma * torch.logsumexp(others, dim))
     if alpha is not None:
         loss = loss * alpha[safe.squeeze(dim)]
     loss = loss * keep
-    return reduce_by_weight(loss, keep.to(input.dtype), reduction)
+    return reduce_by_weight(loss, keep.to(x.dtype), reduction)
+
+
+class _SoftmaxFocal(torch.autograd.Function):
+    r"""Softmax focal loss with its derived gradient.
+
+    With :math:`s = 1 - p_t = \sum_{k \ne t} p_k` (a sum of positive terms, accurate also when the
+    prediction is confident) and :math:`\ell = -\alpha_t s^\gamma \log p_t`,
+
+    .. math::
+        \frac{\partial \ell}{\partial x_k} = (p_k - \delta_{kt})\, \frac{A}{s},
+        \qquad A = \alpha_t s^{\gamma} (s - \gamma\, p_t \log p_t) \ge 0 .
+
+    Both terms of :math:`A` are non-negative, so nothing cancels; at :math:`k = t` the factor
+    :math:`p_t - 1 = -s` cancels the division, and elsewhere :math:`p_k / s \le 1`. At :math:`s = 0`
+    (:math:`p_t = 1`) the gradient is 0 for every :math:`\gamma \ge 0`, fractional ones included.
+    Gradients for ``alpha`` and second derivatives re-run :func:`_softmax_focal` under autograd.
+    """
+
+    @staticmethod
+    def forward(
+        ctx, x: Tensor, target: Tensor, alpha: Optional[Tensor], gamma: float, ignore_index: int, reduction: str
+    ) -> Tensor:
+        dim = 0 if x.dim() == 1 else 1
+        keep = (target != ignore_index).unsqueeze(dim)
+        t = torch.where(keep, target.unsqueeze(dim), 0).long()
+        log_p = log_softmax(x, dim)
+        log_pt = log_p.gather(dim, t)
+        p = log_p.exp_()  # log_p is not needed any more
+        p_t = p.gather(dim, t)
+        s = p.scatter(dim, t, 0.0).sum(dim, keepdim=True)
+        w = keep.to(x.dtype) if alpha is None else alpha[t] * keep
+        w_factor = w * s.pow(gamma)  # 0 ** 0 = 1: gamma = 0 is cross-entropy
+        ctx.save_for_backward(x, target, alpha, p, p_t, log_pt, s, w_factor, t, keep)
+        ctx.gamma, ctx.ignore_index, ctx.reduction = gamma, ignore_index, reduction
+        return reduce_by_weight(-(w_factor * log_pt).squeeze(dim), keep.squeeze(dim).to(x.dtype), reduction)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        x, target, alpha, p, p_t, log_pt, s, w_factor, t, keep = ctx.saved_tensors
+        need_x, need_alpha = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
+        create_graph = torch.is_grad_enabled()
+        if need_alpha or create_graph:  # alpha's gradient, or a differentiable gradient: autograd does it
+            with torch.enable_grad():
+                # with create_graph, stay connected to the graph that produced x and alpha
+                x_ = x if create_graph else x.detach().requires_grad_(need_x)
+                alpha_ = alpha if create_graph or alpha is None else alpha.detach().requires_grad_(need_alpha)
+                loss = _softmax_focal(x_, target, alpha_, ctx.gamma, ctx.ignore_index, ctx.reduction)
+                wrt = [v for v, need in ((x_, need_x), (alpha_, need_alpha)) if need]
+                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
+            return (next(grads) if need_x else None), None, (next(grads) if need_alpha else None), None, None, None
+        dim = 0 if x.dim() == 1 else 1
+        if ctx.reduction == "none":
+            g = g.unsqueeze(dim)
+        elif ctx.reduction == "mean":
+            g = g / keep.sum()
+        a = g * w_factor * (s - ctx.gamma * p_t * log_pt)
+        grad = torch.where(s > 0, p / s, 0.0).mul_(a)  # (p_k / s) A for k != t ...
+        grad.scatter_(dim, t, -a)  # ... and (p_t - 1) A / s = -A at the target
+        return grad, None, None, None, None, None
 
 
 class FocalLoss(nn.Module):

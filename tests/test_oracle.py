@@ -120,27 +120,7 @@ def assert_matches_oracle(spec, dtype, grid):
     assert worst_grad[0] <= TOL[dtype], f"gradient at {worst_grad[1]}: rel. error {worst_grad[0]}"
 
 
-# Known defect of softmax_focal_loss (lossref/focal.py), whose gradient is autograd's through
-# log_softmax and logsumexp: (1) d log p_t / d x_t = 1 - p_t is formed as 1 - softmax, which is 0 once
-# the target's logit leads by ~37 (float64) or ~17 (float32): relative error 1 at (40, 0, 0), target 0;
-# (2) the factor's term, -log p_t * d log(1 - p_t) / dx, exactly ~0 when p_t -> 0, is a difference of
-# O(1) terms multiplied by |log p_t|: relative error ~|log p_t| * eps, up to 2e-3 in float32 and 5e-12
-# in float64 at (0.5, -1e4, 0), target 1. A derived backward (as cross_entropy has) would remove both.
-# In float32 the value also has cross_entropy's x - max(x) limit (below), times gamma: 1.8e-6 at
-# (20, 0, 0), target 0, gamma 1.5. In float64 the values are within 1e-13.
-_SOFTMAX_FOCAL_GRAD = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="softmax_focal_loss gradient: see comment above"
-)
-
-
-def with_known_defects(specs):
-    return [
-        pytest.param(s, marks=_SOFTMAX_FOCAL_GRAD if s.name == "softmax_focal_loss" else (), id=s.name)
-        for s in specs
-    ]
-
-
-@pytest.mark.parametrize("spec", with_known_defects(LOSSES))
+@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_value_and_gradient_match_oracle(spec, dtype):
     # one call per class-weight vector, or per focal (alpha, gamma)
@@ -170,7 +150,7 @@ _CE_FLOAT32 = pytest.mark.xfail(strict=True, reason="float32 rounding of x - max
             marks=(
                 _CE_FLOAT32
                 if (s.name, d) == ("cross_entropy", torch.float32)
-                else _SOFTMAX_FOCAL_GRAD if s.name == "softmax_focal_loss" else ()
+                else ()
             ),
         )
         for s in LOSSES

@@ -143,18 +143,7 @@ def test_rejects_unknown_reduction(spec):
         call(spec, inputs, reduction="max")
 
 
-# softmax_focal_loss does not check that target is a tensor: AttributeError from check_index_target
-_FOCAL_TARGET_UNCHECKED = pytest.mark.xfail(strict=True, raises=AttributeError, reason="see comment above")
-
-
-@pytest.mark.parametrize(
-    "spec",
-    [
-        pytest.param(s, marks=_FOCAL_TARGET_UNCHECKED if s.name == "softmax_focal_loss" else ())
-        for s in LOSSES
-    ],
-    ids=lambda s: s.name,
-)
+@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
 def test_rejects_non_tensors(spec):
     inputs = spec.make_inputs((3,))
     with pytest.raises(TypeError, match="input must be a torch.Tensor, got list"):
