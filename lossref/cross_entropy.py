@@ -272,7 +272,7 @@ class _IndexCrossEntropy(torch.autograd.Function):
     ) -> Tensor:
         num_classes = x.shape[1]
         keep = (target != ignore_index).unsqueeze(1)
-        y = target.unsqueeze(1).clamp(0, num_classes - 1).long()  # any class where ignored: w_y = 0
+        y = torch.where(keep, target.unsqueeze(1), 0).long()
         shifted = x - x.amax(1, keepdim=True)
         shifted_y = shifted.gather(1, y)
         w_view = None if weight is None else _class_view(weight, x)
