@@ -136,6 +136,8 @@ def test_value_and_gradient_match_oracle(spec, dtype):
 # Known defect: in float32, x_k - max(x) is rounded, and exp() turns that absolute error into a
 # relative error of about |x_k - max(x)| * 6e-8 in the softmax and in a small loss: up to ~5e-6 for
 # arbitrary logits. Fixing it needs a compensated (TwoSum) shift; upcasting to float64 costs 27x.
+# softmax_focal_loss inherits it through 1 - p_t, raised to gamma: 2.7e-6 at (35.58, 0.071, 12.22),
+# target 0, gamma 2.
 _CE_FLOAT32 = pytest.mark.xfail(strict=True, reason="float32 rounding of x - max(x): see comment above")
 
 
@@ -149,7 +151,7 @@ _CE_FLOAT32 = pytest.mark.xfail(strict=True, reason="float32 rounding of x - max
             id=f"{s.name}-{d}",
             marks=(
                 _CE_FLOAT32
-                if (s.name, d) == ("cross_entropy", torch.float32)
+                if s.name in ("cross_entropy", "softmax_focal_loss") and d == torch.float32
                 else ()
             ),
         )
