@@ -13,6 +13,7 @@ CUDA, the peak allocated during one forward+backward.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import statistics
 import sys
@@ -38,11 +39,29 @@ def _torchvision_focal(x, y, alpha=0.25, gamma=2.0):
     return ((alpha * y + (1 - alpha) * (1 - y)) * ce * (1 - p_t) ** gamma).mean()
 
 
+def _softmax_focal_formula(x, y, gamma=2.0, ignore_index=-100):
+    """The multi-class focal loss as usually written: log_softmax, gather, (1 - p_t)^gamma."""
+    keep = y != ignore_index
+    log_pt = F.log_softmax(x, 1).gather(1, torch.where(keep, y, 0).unsqueeze(1)).squeeze(1)
+    return (-((1 - log_pt.exp()) ** gamma) * log_pt * keep).sum() / keep.sum()
+
+
+# the usual formulas of losses that torch does not have, at lossref's default parameters
+FORMULAS: dict[str, Callable] = {
+    "softmax_focal_loss": _softmax_focal_formula,
+    "log_cosh_loss": lambda x, y: (x - y + F.softplus(-2 * (x - y)) - math.log(2)).mean(),
+    "quantile_loss": lambda x, y: torch.maximum(0.5 * (y - x), -0.5 * (y - x)).mean(),
+    "charbonnier_loss": lambda x, y: torch.sqrt((x - y) ** 2 + 1e-6).mean(),
+}
+
+
 def peers(spec: LossSpec) -> dict[str, Callable]:
     """Implementations to compare with, computing the same loss with reduction='mean'."""
     found: dict[str, Callable] = {}
     if spec.torch_function is not None:
         found["torch"] = spec.torch_function
+    if spec.name in FORMULAS:
+        found["formula"] = FORMULAS[spec.name]
     if spec.name == "sigmoid_focal_loss":
         found["torchvision formula"] = lambda x, y: _torchvision_focal(x, y)
         try:
