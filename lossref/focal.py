@@ -200,9 +200,9 @@ def softmax_focal_loss(
     :math:`\sum_{k \ne y} p_{n,k}`, so it stays accurate when the prediction is confident.
     ``'mean'`` averages over the targets that are not ignored (the :math:`\alpha` do not normalise; NaN
     if all are ignored). With ``gamma = 0`` and ``alpha`` as ``weight`` this is :func:`~lossref.cross_entropy`
-    up to the normalisation of ``'mean'``. The gradient is the derived one of :class:`_SoftmaxFocal`;
-    float32 accuracy has the limit of :func:`~lossref.log_softmax` (a relative error of a few
-    :math:`10^{-6}` in :math:`1 - p_t`, raised to :math:`\gamma`, for confident predictions).
+    up to the normalisation of ``'mean'``. The backward is the derived gradient (``_SoftmaxFocal``
+    in the source); float32 accuracy has the limit of :func:`~lossref.log_softmax` (a relative error
+    of a few :math:`10^{-6}` in :math:`1 - p_t`, raised to :math:`\gamma`, for confident predictions).
 
     Args:
         input: logits, shape :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, floating.
