@@ -42,7 +42,8 @@ def _weighted_nll(
     class_dim = 0 if log_probs.dim() == 1 else 1
     keep = target != ignore_index
     safe = torch.where(keep, target, 0).long()
-    picked = log_probs.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)
+    # masked, not multiplied by w = 0: an ignored row may hold -inf (a masked-out class), as in torch
+    picked = log_probs.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim).masked_fill(~keep, 0)
     w = keep.to(log_probs.dtype) if weight is None else weight[safe] * keep
     return -(picked * w), w
 
@@ -244,7 +245,7 @@ def _index_cross_entropy(
     loss, w = _weighted_nll(log_probs, target, weight, ignore_index)
     if eps > 0:
         weighted = log_probs if weight is None else log_probs * _class_view(weight, x)
-        loss = (1 - eps) * loss + (eps / x.shape[1]) * -weighted.sum(1) * (target != ignore_index)
+        loss = (1 - eps) * loss + (eps / x.shape[1]) * -weighted.sum(1).masked_fill(target == ignore_index, 0)
     return reduce_by_weight(loss, w, reduction)
 
 
@@ -274,10 +275,12 @@ class _IndexCrossEntropy(torch.autograd.Function):
         keep = (target != ignore_index).unsqueeze(1)
         y = torch.where(keep, target.unsqueeze(1), 0).long()
         shifted = x - x.amax(1, keepdim=True)
-        shifted_y = shifted.gather(1, y)
+        # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
+        shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
         w_view = None if weight is None else _class_view(weight, x)
         if eps > 0:
             weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
+            weighted_sum.masked_fill_(~keep, 0.0)
         e = shifted.exp_()  # the shifted logits are not needed any more
         rest = _rest(e, 1)
         lse = torch.log1p(rest)

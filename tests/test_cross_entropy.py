@@ -132,6 +132,28 @@ def test_all_ignored_batch_behaves_as_torch():
     assert cross_entropy(x, t, reduction="none").tolist() == [0.0] * 4
 
 
+@pytest.mark.parametrize("ignore_index", [-100, 2])
+def test_ignored_target_costs_nothing_even_where_its_class_logit_is_minus_inf(ignore_index):
+    # the ignored sample's row has -inf for class 2 (masked out), and for class 0 in the second
+    # test; torch gives 0 loss and 0 gradient for it, not NaN
+    x = torch.tensor([[0.0, 1.0, -math.inf], [-math.inf, 0.0, 0.0]], requires_grad=True)
+    t = torch.tensor([1, ignore_index])
+    for fn in (cross_entropy, F.cross_entropy):
+        loss = fn(x, t, ignore_index=ignore_index, reduction="none")
+        assert loss[1].item() == 0.0
+        (grad,) = torch.autograd.grad(loss.sum(), x)
+        assert grad[1].tolist() == [0.0, 0.0, 0.0]
+        assert loss[0].item() == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-6, abs=0)
+        # with smoothing the kept row costs inf (-log p of the masked class), the ignored one still 0
+        smoothed = fn(x, t, ignore_index=ignore_index, reduction="none", label_smoothing=0.1)
+        assert smoothed.tolist() == [math.inf, 0.0]
+    for fn in (nll_loss, F.nll_loss):
+        loss = fn(torch.log_softmax(x, 1), t, ignore_index=ignore_index, reduction="none")
+        assert loss[1].item() == 0.0
+        (grad,) = torch.autograd.grad(loss.sum(), x)
+        assert grad[1].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_ignore_index_may_be_a_real_class():
     x = torch.zeros(3, 4)
     loss = cross_entropy(x, torch.tensor([0, 1, 1]), ignore_index=1, reduction="none")
