@@ -62,6 +62,8 @@ def peers(spec: LossSpec) -> dict[str, Callable]:
         found["torch"] = spec.torch_function
     if spec.name in FORMULAS:
         found["formula"] = FORMULAS[spec.name]
+    if spec.name == "log_cosh_loss":  # what blog posts write; overflows to inf beyond |r| ~ 89 in float32
+        found["naive log(cosh)"] = lambda x, y: torch.log(torch.cosh(x - y)).mean()
     if spec.name == "sigmoid_focal_loss":
         found["torchvision formula"] = lambda x, y: _torchvision_focal(x, y)
         try:
