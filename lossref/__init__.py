@@ -12,8 +12,30 @@ Examples:
 """
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
+from lossref.boundary import (
+    BoundaryLoss,
+    HausdorffDTLoss,
+    boundary_loss,
+    hausdorff_dt_loss,
+    signed_distance_map,
+)
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, log_softmax, nll_loss
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
+from lossref.overlap import (
+    ComboLoss,
+    DiceBCELoss,
+    DiceLoss,
+    FocalTverskyLoss,
+    JaccardLoss,
+    TverskyLoss,
+    combo_loss,
+    dice_bce_loss,
+    dice_loss,
+    focal_tversky_loss,
+    jaccard_loss,
+    tversky_loss,
+)
 from lossref.regression import (
     CharbonnierLoss,
     HuberLoss,
@@ -61,4 +83,25 @@ __all__ = [
     "LogCoshLoss",
     "QuantileLoss",
     "CharbonnierLoss",
+    "dice_loss",
+    "jaccard_loss",
+    "tversky_loss",
+    "focal_tversky_loss",
+    "dice_bce_loss",
+    "combo_loss",
+    "lovasz_hinge",
+    "lovasz_softmax",
+    "boundary_loss",
+    "hausdorff_dt_loss",
+    "signed_distance_map",
+    "DiceLoss",
+    "JaccardLoss",
+    "TverskyLoss",
+    "FocalTverskyLoss",
+    "DiceBCELoss",
+    "ComboLoss",
+    "LovaszHingeLoss",
+    "LovaszSoftmaxLoss",
+    "BoundaryLoss",
+    "HausdorffDTLoss",
 ]

@@ -1,0 +1,369 @@
+r"""Conventions shared by every region (segmentation) loss of lossref.
+
+The overlap losses (:mod:`lossref.overlap`), the Lovász losses (:mod:`lossref.lovasz`) and the
+distance-map losses (:mod:`lossref.boundary`) all read their arguments the same way, described here
+once; their docstrings refer to this page.
+
+**Modes** (``mode=``, default ``'binary'``; given explicitly, never guessed from shapes):
+
+==================  ============================  ==================================  ==============
+mode                input                         target                              probabilities
+==================  ============================  ==================================  ==============
+``'binary'``        :math:`(N, *)` or             same shape, floating, values in      ``sigmoid``
+                    :math:`(N, 1, *)`             :math:`[0, 1]` (soft) or
+                                                  ``ignore_index``
+``'multiclass'``    :math:`(N, C, *)`             class indices :math:`(N, *)`,        ``softmax``
+                                                  integer, in :math:`[0, C)` or        over dim 1
+                                                  ``ignore_index``
+``'multilabel'``    :math:`(N, C, *)`             same shape, floating, values in      ``sigmoid`` per
+                                                  :math:`[0, 1]` or ``ignore_index``   channel
+==================  ============================  ==================================  ==============
+
+Dimension 0 is always the batch; in ``'binary'`` mode every other dimension is spatial (a channel
+of size 1 changes nothing), so there is one class, :math:`C = 1`, the foreground.
+
+**from_logits** (default ``True``): ``input`` holds logits. With ``from_logits=False`` it holds
+probabilities, checked to lie in :math:`[0, 1]` (for ``'multiclass'`` they should sum to 1 over
+dim 1; that is not checked). Logs (the cross-entropy terms of :func:`~lossref.dice_bce_loss` and
+:func:`~lossref.combo_loss`) are taken from logits as log-sigmoid / log-softmax, never as
+``log(sigmoid(x))``, so logits of :math:`\pm 10^4` give finite losses and gradients; from
+probabilities they are clamped at :math:`-100`, as :func:`~lossref.binary_cross_entropy` does. The
+complement :math:`1 - p` is :math:`\sigma(-x)` from logits, and the sum of the other classes'
+probabilities for the softmax, so it keeps its relative precision where :math:`p \to 1`.
+
+**Statistics.** For each image :math:`n` and class :math:`c`, over the counted pixels :math:`i`:
+
+.. math::
+    TP = \sum_i p_i t_i, \qquad FP = \sum_i p_i (1 - t_i), \qquad FN = \sum_i (1 - p_i) t_i,
+
+with soft targets :math:`t_i \in [0, 1]` allowed (one-hot for class indices). ``per_image=True``
+(default, as MONAI's ``batch=False`` and kornia) scores every image separately; ``per_image=False``
+sums the statistics over the whole batch first (one score per class, as smp, and what the
+``view(-1)`` of a binary blog loss computes; flattening a *multi-class* batch that way mixes classes,
+which these functions never do).
+
+**ignore_index** (default ``-100``): pixels whose target equals it are left out of every statistic
+(and of the cross-entropy terms); their gradient is 0. In ``'multilabel'`` mode this is per element.
+
+**include_background** (default ``True``): ``False`` leaves out channel 0 (for ``'multiclass'`` the
+softmax still runs over all :math:`C` channels). It needs a channel 0: in ``'binary'`` mode it is an
+error, the one channel is the foreground.
+
+**weight**: an optional per-class weight of shape :math:`(C,)` (:math:`(1,)` for ``'binary'``),
+indexed like the input's channels (so with ``include_background=False`` its entry 0 is unused).
+
+**smooth** (default ``1e-5``, MONAI's): added to numerator and denominator of the index, e.g.
+:math:`\mathrm{Dice} = (2\,TP + s) / (2\,TP + FP + FN + s)`. The losses are computed as
+:math:`1 - \mathrm{index}` written without the subtraction, e.g.
+:math:`(FP + FN) / (2\,TP + FP + FN + s)`: a sum of non-negative terms over another, so the loss
+keeps its relative precision when it is small. There is no ``eps``: the one undefined case, 0/0, is
+defined below instead of being shifted.
+
+**Empty masks.** A class absent from both the target and the prediction is a perfect score, loss 0
+(with ``smooth=0`` this is 0/0, defined as 0, with gradient 0 - no NaN). A prediction with mass
+:math:`P` on an empty target costs :math:`P / (P + s)` (Dice; :math:`\alpha P / (\alpha P + s)` for
+Tversky): proportional to the predicted mass while it is small against ``smooth``, and the worst
+value, 1, once it is not (exactly 1 with ``smooth=0``). So an empty target is never free of cost, and
+``smooth`` sets the scale, in pixels, below which a stray prediction is forgiven. With ``smooth=0``
+an empty target gives loss 1 and gradient 0 for every non-empty soft prediction. MONAI (smooth
+``1e-5``) gives the same numbers; kornia (``eps`` only in the denominator) scores empty-on-empty as
+loss 1 for ``dice_loss``, and leaves absent classes out of ``tversky_loss``'s mean
+(``tests/test_region.py`` asserts both).
+
+**reduction**: ``'none'`` returns the weighted per-(image, class) losses, shape :math:`(N, C')`
+(``per_image=True``) or :math:`(C',)` (``per_image=False``), where :math:`C'` counts the included
+classes (:math:`C' = 1` for ``'binary'``); ``'sum'`` their sum; ``'mean'`` their weighted mean
+:math:`\sum w_c \ell_{nc} / \sum w_c` over the entries, so a loss in :math:`[0, 1]` stays there
+whatever the weights (MONAI and kornia average :math:`w_c \ell_{nc}` over the entries instead).
+As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lossref._reduction import reduce, reduce_by_weight
+from lossref._validation import (
+    check_class_weight,
+    check_floating,
+    check_index_target,
+    check_like,
+    check_reduction,
+    check_same_shape,
+    check_tensor,
+)
+
+Mode = Literal["binary", "multiclass", "multilabel"]
+MODES: tuple[str, ...] = ("binary", "multiclass", "multilabel")
+#: the floor of a log of a probability, as torch's binary_cross_entropy
+LOG_FLOOR = -100.0
+
+
+@dataclass
+class Region:
+    """Canonical tensors of shape (N, C', S), S the flattened spatial size; ignored pixels hold 0."""
+
+    p: Tensor  #: probabilities
+    q: Tensor  #: 1 - p, accurate
+    t: Tensor  #: targets in [0, 1]
+    valid: Tensor  #: 1 where the pixel counts, 0 where it is ignored (broadcasts to p)
+    spatial: tuple[int, ...]  #: the spatial shape, for distance maps
+    classes: slice  #: the included channels of the input (for weight and distance maps)
+    log_p: Optional[Tensor] = None  #: log p, with ``need_logs``
+    log_q: Optional[Tensor] = None  #: log(1 - p), with ``need_logs``
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def check_smooth(smooth: float) -> None:
+    if not smooth >= 0:
+        raise ValueError(f"smooth must be >= 0, got {smooth}")
+
+
+def _check_values(t: Tensor, name: str, ignore_index: Optional[int], hint: str) -> None:
+    """Values in [0, 1], or equal to ignore_index. NaN fails. Reads the data (synchronises a GPU)."""
+    ok = (t >= 0) & (t <= 1)
+    if ignore_index is not None:
+        ok |= t == ignore_index
+    if t.numel() == 0 or bool(ok.all()):
+        return
+    bad = ~ok
+    raise ValueError(
+        f"{name} must hold values in [0, 1]{hint}, but {int(bad.sum())} of {t.numel()} elements do not "
+        f"(e.g. {t[bad][0].item()!r})"
+    )
+
+
+def check_common(
+    input: Tensor,
+    target: Tensor,
+    mode: str,
+    weight: Optional[Tensor],
+    reduction: str,
+    extra: tuple[tuple[Optional[Tensor], str], ...] = (),
+) -> None:
+    """The checks that read no data and no shape: types, dtypes, mode, reduction (run first)."""
+    check_floating(input, "input")
+    check_tensor(target, "target")
+    check_mode(mode)
+    check_reduction(reduction)
+    if weight is not None:
+        check_like(weight, "weight", input)
+    for t, name in extra:
+        if t is not None:
+            check_like(t, name, input)
+    if mode != "multiclass":
+        check_like(target, "target", input)
+
+
+def num_channels(input: Tensor, mode: str) -> int:
+    return 1 if mode == "binary" else input.shape[1]
+
+
+def _channels_first(input: Tensor, mode: str) -> Tensor:
+    """(N, C, *spatial) view of the input."""
+    if mode == "binary":
+        if input.dim() >= 3 and input.shape[1] == 1:
+            return input
+        return input.unsqueeze(1)
+    return input
+
+
+def _safe_log(p: Tensor) -> Tensor:
+    """max(log p, -100) with a finite gradient everywhere (0 where clamped, p = 0 included)."""
+    floor = torch.tensor(LOG_FLOOR, dtype=p.dtype).exp().item()
+    keep = p > floor
+    return torch.where(keep, torch.log(torch.where(keep, p, 1.0)), LOG_FLOOR)
+
+
+def _log1m_softmax(log_p: Tensor) -> Tensor:
+    """log(1 - p_c) for a softmax along dim 1: log1p(-p) where p < 1/2, and for the one class that
+    may have p >= 1/2, the log-sum-exp of the other classes (no cancellation as p -> 1)."""
+    p = log_p.exp()
+    top = log_p.argmax(1, keepdim=True)
+    # a finite fill instead of -inf keeps C = 1 free of NaN gradients (log(1 - p) is then ~ -3e38)
+    others = log_p.scatter(1, top, torch.finfo(log_p.dtype).min)
+    lse = torch.logsumexp(others, 1, keepdim=True)
+    is_top = torch.zeros_like(p, dtype=torch.bool).scatter_(1, top, True)
+    use_lse = is_top & (p >= 0.5)
+    return torch.where(use_lse, lse.expand_as(p), torch.log1p(-torch.where(use_lse, 0.0, p)))
+
+
+def prepare(
+    input: Tensor,
+    target: Tensor,
+    mode: str,
+    from_logits: bool,
+    ignore_index: int,
+    include_background: bool,
+    weight: Optional[Tensor],
+    need_logs: bool = False,
+    hard_target: Optional[str] = None,
+) -> Region:
+    """Validate shapes and values and return the canonical :class:`Region` (see the module's docs).
+
+    ``hard_target``: the name of the loss, if it needs 0/1 targets (Lovász, distance maps).
+    """
+    if input.dim() < (1 if mode == "binary" else 2):
+        expected = "(N, *)" if mode == "binary" else "(N, C, *)"
+        raise ValueError(
+            f"input for mode={mode!r} must have shape {expected} with the batch in dimension 0, got "
+            f"{tuple(input.shape)}"
+            + ("; for a single image add the batch dimension, input.unsqueeze(0)" if input.dim() else "")
+        )
+    c = num_channels(input, mode)
+    if mode == "multiclass":
+        check_index_target(target, input, c, ignore_index)
+    else:
+        check_same_shape(target, input)
+    check_class_weight(weight, "weight", input, c)
+    if not include_background:
+        if mode == "binary":
+            raise ValueError(
+                "include_background=False needs a background channel 0 to leave out, but mode='binary' has "
+                "one channel, the foreground; use mode='multiclass' or 'multilabel' with (N, C, *) input"
+            )
+        if c < 2:
+            raise ValueError(f"include_background=False leaves no class of input with C = {c} channels")
+    if not from_logits:
+        _check_values(input, "input", None, " with from_logits=False (probabilities; for logits pass from_logits=True)")
+    if mode != "multiclass":
+        _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
+        if hard_target is not None:
+            soft = (target > 0) & (target < 1)
+            if bool(soft.any()):
+                raise ValueError(
+                    f"target of {hard_target} must hold 0/1 values (or ignore_index), got a soft label "
+                    f"{target[soft][0].item()!r}; {int(soft.sum())} of {target.numel()} elements are soft"
+                )
+
+    x = _channels_first(input, mode)
+    n, spatial = x.shape[0], tuple(x.shape[2:])
+    dtype = input.dtype
+    log_p = log_q = None
+    if mode == "multiclass":
+        keep = target != ignore_index
+        index = torch.where(keep, target, 0).long()
+        t = F.one_hot(index, c).movedim(-1, 1).to(dtype)
+        valid = keep.unsqueeze(1).to(dtype)
+        if from_logits:
+            log_p = torch.log_softmax(x, 1)
+            log_q = _log1m_softmax(log_p)
+            p, q = log_p.exp(), log_q.exp()
+        else:
+            p, q = x, 1 - x
+    else:
+        tt = _channels_first(target, mode)
+        keep = tt != ignore_index
+        t = torch.where(keep, tt, 0.0)
+        valid = keep.to(dtype)
+        if from_logits:
+            p, q = torch.sigmoid(x), torch.sigmoid(-x)
+            if need_logs:
+                log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
+        else:
+            p, q = x, 1 - x
+    if need_logs and not from_logits:
+        log_p, log_q = _safe_log(p), _safe_log(q)
+    classes = slice(0 if include_background else 1, None)
+    size = math.prod(spatial)
+
+    def canon(v: Tensor) -> Tensor:
+        v = v if v.shape[1] == 1 else v[:, classes]
+        return v.reshape(n, v.shape[1], size)
+
+    valid_c = canon(valid)
+    region = Region(
+        p=canon(p) * valid_c, q=canon(q) * valid_c, t=canon(t), valid=valid_c, spatial=spatial, classes=classes
+    )
+    if need_logs:
+        assert log_p is not None and log_q is not None
+        region.log_p, region.log_q = canon(log_p), canon(log_q)
+    return region
+
+
+def confusion(region: Region, per_image: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """TP, FP, FN per (image, class), or per class summed over the batch. Non-negative terms only."""
+    tp = (region.p * region.t).sum(-1)
+    fp = (region.p * (1 - region.t)).sum(-1)
+    fn = (region.q * region.t).sum(-1)
+    if not per_image:
+        tp, fp, fn = tp.sum(0), fp.sum(0), fn.sum(0)
+    return tp, fp, fn
+
+
+def ratio(num: Tensor, den: Tensor) -> Tensor:
+    """num / den, with 0 / 0 defined as 0 and a zero (not NaN) gradient there."""
+    ok = den > 0
+    return torch.where(ok, num / torch.where(ok, den, 1.0), 0.0)
+
+
+def pixel_mean(values: Tensor, region: Region, per_image: bool) -> Tensor:
+    """Mean over the counted pixels of each (image, class) of a (N, C', S) tensor; 0 if none count."""
+    valid = region.valid.expand_as(values)
+    total, count = (values * valid).sum(-1), valid.sum(-1)
+    if not per_image:
+        total, count = total.sum(0), count.sum(0)
+    return ratio(total, count)
+
+
+def reduce_region(loss: Tensor, weight: Optional[Tensor], region: Region, reduction: str) -> Tensor:
+    """Apply the class weight and the reduction to per-(image, class) losses (see the module's docs)."""
+    if weight is None:
+        return reduce(loss, reduction)
+    w = weight[region.classes]
+    return reduce_by_weight(loss * w, w.expand_as(loss), reduction)
+
+
+class _RegionLoss(nn.Module):
+    """Holds the shared options; ``weight`` is a buffer (follows ``.to()``, lands in ``state_dict``)."""
+
+    weight: Optional[Tensor]
+
+    def __init__(
+        self,
+        mode: Mode = "binary",
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        check_mode(mode)
+        check_reduction(reduction)
+        self.mode, self.from_logits, self.per_image = mode, from_logits, per_image
+        self.include_background, self.ignore_index, self.reduction = include_background, ignore_index, reduction
+        self.register_buffer("weight", weight)
+
+    def _common(self) -> dict:
+        return dict(
+            mode=self.mode,
+            from_logits=self.from_logits,
+            per_image=self.per_image,
+            weight=self.weight,
+            include_background=self.include_background,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, per_image={self.per_image}, reduction={self.reduction!r}"
+
+
+def canonical_input(input: Tensor, mode: str, region: Region) -> Tensor:
+    """The raw input (logits or probabilities) in the (N, C', S) layout of ``region``."""
+    x = _channels_first(input, mode)
+    x = x if x.shape[1] == 1 else x[:, region.classes]
+    return x.reshape(x.shape[0], x.shape[1], math.prod(region.spatial))
