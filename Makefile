@@ -5,17 +5,40 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: book test benchmark notebooks clean
+# The browser check uses the first Chromium found: $(CHROMIUM), chromium, chromium-browser, google-chrome.
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
+
+.PHONY: book html check browser test benchmark notebooks clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-## book: build the HTML book into _build/html, executing every chapter (warnings are errors)
-book: $(STAMP)
+## book: build the HTML book into _build/html, executing every chapter (warnings are errors), and check it
+book: html
+	@$(MAKE) --no-print-directory check
+
+## html: only the strict build
+html: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+## check: check the built book: vendored MathJax, internal links, every page in headless Chromium
+## (equations typeset, images loaded, no console error, no request off the machine; screenshots
+## of each page in _build/screenshots)
+check: $(STAMP) browser
 	$(PY) .ci/check_book.py
+	$(PY) tools/check_links.py
+	$(PY) tools/check_browser.py
+
+## browser: install Debian's chromium (apt-get, as root or with sudo) when no Chromium is found
+browser:
+	@found=""; for b in $$CHROMIUM $(BROWSERS); do command -v $$b >/dev/null 2>&1 && found=$$b && break; done; \
+	if [ -z "$$found" ]; then \
+	  echo "no Chromium found: installing Debian's chromium with apt-get"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium; \
+	fi
 
 ## test: unit tests, doctests, and nbval over every chapter
 test: $(STAMP)

@@ -1,0 +1,112 @@
+"""tools/check_browser.py fails on pages a reader would see broken, and passes a good one.
+
+Synthetic pages in a temporary folder, loaded in headless Chromium like the built book: one whose
+math MathJax renders (vendored copy), one whose MathJax path is broken, one with a TeX error, one
+with a missing image, one that calls out to the network, one with a console error. Skipped when no
+Chromium is installed, unless LOSSREF_REQUIRE_BROWSER=1 (set by .ci/run and the workflows).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MATHJAX = ROOT / "_vendor" / "mathjax" / "tex-chtml-full.js"
+
+sys.path.insert(0, str(ROOT / "tools"))
+import check_browser  # noqa: E402
+
+BROWSER = check_browser.find_browser()
+if BROWSER is None and os.environ.get("LOSSREF_REQUIRE_BROWSER") != "1":
+    pytest.skip("no Chromium installed (apt-get install chromium)", allow_module_level=True)
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid grey PNG, so the passing page has an image that loads."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def page(mathjax_src: str, body: str) -> str:
+    # what Sphinx writes: the MathJax options, then the deferred script; math in class="math" elements
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
+<script>window.MathJax = {{"options": {{"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"}}}}</script>
+<script defer="defer" src="{mathjax_src}"></script></head>
+<body><p>Inline <span class="math notranslate nohighlight">\\(\\sigma(x) - y\\)</span>, and</p>
+<div class="math notranslate nohighlight">\\[\\ell(p, y) = -\\left[ y \\log p + (1 - y) \\log(1 - p) \\right]\\]</div>
+<pre>code may show \\( and $$ verbatim</pre>
+{body}</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict[str, check_browser.PageResult]:
+    site = tmp_path_factory.mktemp("site")
+    (site / "plot.png").write_bytes(png(40, 30))
+    good = MATHJAX.as_uri()
+    pages = {
+        "good": page(good, '<img src="plot.png" alt="a plot">'),
+        "broken_mathjax_path": page("_static/no-such-mathjax.js", ""),
+        "tex_error": page(good, '<span class="math">\\(\\frac{1}\\)</span>'),
+        "undefined_macro": page(good, '<span class="math">\\(\\undefinedmacro x\\)</span>'),
+        "missing_image": page(good, '<img src="missing.png" alt="gone">'),
+        "network": page(good, '<img src="https://example.com/plot.png" alt="remote">'),
+        "console_error": page(good, "<script>console.error('boom')</script>"),
+    }
+    for name, html in pages.items():
+        (site / f"{name}.html").write_text(html, encoding="utf-8")
+    found = check_browser.check_pages(
+        sorted(site.glob("*.html")), site, tmp_path_factory.mktemp("shots"), BROWSER
+    )
+    return {Path(r.path).stem: r for r in found}
+
+
+def test_a_page_whose_math_renders_passes(results):
+    good = results["good"]
+    assert good.problems == []
+    assert good.info["mathjax"] == "typeset"
+    assert good.info["typeset"] == 2  # both equations became mjx-container elements
+    assert good.info["images"] == 1 and good.info["broken"] == []
+    assert good.screenshot is not None and good.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_broken_mathjax_path_fails(results):
+    problems = results["broken_mathjax_path"].problems
+    assert any("MathJax did not typeset the page" in p for p in problems), problems
+    assert any("raw TeX delimiter" in p and "\\(" in p for p in problems), problems
+    assert any("no-such-mathjax.js" in p for p in problems), problems  # the failed load is logged
+
+
+def test_a_tex_error_fails(results):
+    problems = results["tex_error"].problems
+    assert any(p == "MathJax error: Missing argument for \\frac" for p in problems), problems
+
+
+def test_an_undefined_macro_fails(results):
+    problems = results["undefined_macro"].problems
+    assert any("undefined control sequence \\undefinedmacro" in p for p in problems), problems
+
+
+def test_a_missing_image_fails(results):
+    problems = results["missing_image"].problems
+    assert any("image did not load: missing.png" in p for p in problems), problems
+
+
+def test_a_request_off_the_machine_fails_and_is_blocked(results):
+    problems = results["network"].problems
+    assert any("request leaves the machine: https://example.com/plot.png" in p for p in problems), problems
+    assert any("image did not load: https://example.com/plot.png" in p for p in problems), problems
+
+
+def test_a_console_error_fails(results):
+    problems = results["console_error"].problems
+    assert any(p == "console error: boom" for p in problems), problems

@@ -1,0 +1,467 @@
+"""Sphinx extension of the book (``sphinx: local_extensions`` in _config.yml).
+
+It generates, at build time and from :data:`lossref.registry.LOSSES` and ``lossref.__all__``, so
+that they cannot drift from the code:
+
+- ``.. loss-atlas::`` (atlas.rst): every registry loss with its formula and gradient (sympy, from
+  :mod:`lossref.symbolic`), its input domain, torch counterpart, peer-library equivalents, paper,
+  chapter and API entries;
+- ``.. loss-api::`` (api.rst): one autodoc entry per public name of lossref, grouped by module
+  (the loss family), each registry loss with a line linking its chapter and atlas entry;
+- in each chapter, a "lossref API" box after the title linking the API entries and atlas entries
+  of the chapter's losses.
+
+A chapter's losses are the registry names its notebook lists in ``CHAPTER_LOSSES = [...]``.
+
+It also works around two theme quirks that the browser check (tools/check_browser.py) reports as
+console errors: inline scripts registered twice under Sphinx 7.4 (``const THEBE_JS_URL`` declared
+twice: a SyntaxError on every page) and pydata-sphinx-theme's empty default colour mode.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util.docstrings import prepare_docstring
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
+
+ROOT = Path(__file__).resolve().parent.parent
+ATLAS_DOC, API_DOC = "atlas", "api"
+
+#: The same loss in other libraries: (library, how to call it). Only names that exist; the test
+#: suite (tests/test_book_atlas.py) imports every MONAI and kornia entry. Losses absent here show
+#: "none known".
+PEERS: dict[str, list[tuple[str, str]]] = {
+    "sigmoid_focal_loss": [
+        ("torchvision", "torchvision.ops.sigmoid_focal_loss"),
+        ("MONAI", "monai.losses.FocalLoss"),
+        ("kornia", "kornia.losses.binary_focal_loss_with_logits"),
+    ],
+    "softmax_focal_loss": [
+        ("MONAI", "monai.losses.FocalLoss(use_softmax=True)"),
+        ("kornia", "kornia.losses.focal_loss"),
+    ],
+    "charbonnier_loss": [("kornia", "kornia.losses.charbonnier_loss")],
+    "dice_loss": [("MONAI", "monai.losses.DiceLoss"), ("kornia", "kornia.losses.dice_loss")],
+    "jaccard_loss": [("MONAI", "monai.losses.DiceLoss(jaccard=True)")],
+    "tversky_loss": [("MONAI", "monai.losses.TverskyLoss"), ("kornia", "kornia.losses.tversky_loss")],
+    "dice_bce_loss": [("MONAI", "monai.losses.DiceCELoss(sigmoid=True)")],
+    "lovasz_hinge": [("kornia", "kornia.losses.lovasz_hinge_loss")],
+    "lovasz_softmax": [("kornia", "kornia.losses.lovasz_softmax_loss")],
+    "hausdorff_dt_loss": [("MONAI", "monai.losses.HausdorffDTLoss")],
+}
+
+#: The paper each loss comes from (keys of references.bib).
+PAPERS: dict[str, list[str]] = {
+    "sigmoid_focal_loss": ["lin2017focal"],
+    "softmax_focal_loss": ["lin2017focal"],
+    "smooth_l1_loss": ["girshick2015fast"],
+    "huber_loss": ["huber1964robust"],
+    "dice_loss": ["milletari2016vnet"],
+    "tversky_loss": ["salehi2017tversky"],
+    "focal_tversky_loss": ["abraham2019focaltversky"],
+    "combo_loss": ["taghanaki2019combo"],
+    "lovasz_hinge": ["berman2018lovasz"],
+    "lovasz_softmax": ["berman2018lovasz"],
+    "boundary_loss": ["kervadec2019boundary"],
+    "hausdorff_dt_loss": ["karimi2020hausdorff"],
+}
+
+#: Section titles of the API reference, by module; other modules use their docstring's first line.
+FAMILIES = {
+    "bce": "Binary cross-entropy",
+    "cross_entropy": "Softmax cross-entropy and NLL",
+    "focal": "Focal losses",
+    "regression": "Regression losses",
+    "overlap": "Overlap losses (segmentation)",
+    "lovasz": "Lovász losses (segmentation)",
+    "boundary": "Boundary and distance losses (segmentation)",
+}
+
+#: Modules documented without their members at the end of the API reference: the region losses'
+#: shared conventions (their docstrings point there) and the modules the book is generated from.
+INTERNALS = ["lossref._region", "lossref.registry", "lossref.symbolic"]
+
+DOMAIN_SYMBOL = {"logits": "logit", "probabilities": "probability", "log-probabilities": "log-probability",
+                 "predictions": "prediction"}
+
+
+# -- what the book knows about the registry ----------------------------------------------------------
+
+
+def chapter_losses(srcdir: Path = ROOT) -> dict[str, str]:
+    """Registry name -> docname of the chapter whose notebook lists it in ``CHAPTER_LOSSES``."""
+    from lossref.registry import LOSSES
+
+    names = {spec.name for spec in LOSSES}
+    found: dict[str, str] = {}
+    for path in sorted((srcdir / "chapters").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] != "code" or "CHAPTER_LOSSES" not in source:
+                continue
+            block = _assignment(source, "CHAPTER_LOSSES")
+            for literal in re.findall(r"[\"']([A-Za-z0-9_]+)[\"']", block):
+                if literal in names:
+                    found.setdefault(literal, path.relative_to(srcdir).with_suffix("").as_posix())
+    return found
+
+
+def _assignment(source: str, name: str) -> str:
+    """The source text of the statement ``name = ...`` (the whole bracketed expression)."""
+    try:
+        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    except SyntaxError:
+        return ""
+    lines = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))).splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return "\n".join(lines[node.lineno - 1 : node.end_lineno])
+    return ""
+
+
+def api_target(obj: Any) -> str:
+    """The documented (public) path of a lossref function or class."""
+    import lossref
+
+    if obj.__name__ in lossref.__all__ and getattr(lossref, obj.__name__) is obj:
+        return f"lossref.{obj.__name__}"
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def qualified(function: Any) -> str:
+    module = function.__module__
+    if module.startswith("torch.nn.functional"):
+        module = "torch.nn.functional"
+    return f"{module}.{function.__name__}"
+
+
+@dataclass
+class AtlasEntry:
+    name: str
+    spec: Any
+
+    @property
+    def family(self) -> str:
+        return self.spec.function.__module__.rsplit(".", 1)[-1]
+
+
+def _latex(expr: Any) -> str:
+    import sympy as sp
+
+    return sp.latex(expr)
+
+
+def formula_and_gradient(spec: Any) -> tuple[str, str, str]:
+    """LaTeX of the loss, of the input symbol differentiated by, and of the gradient."""
+    import sympy as sp
+
+    symbolic = spec.symbolic
+    if symbolic.vector_input:
+        variable, terms = symbolic.input[0], symbolic.grad_terms[0]
+    else:
+        variable, terms = symbolic.input, symbolic.grad_terms
+    return _latex(symbolic.expr), _latex(variable), _latex(sp.Add(*terms))
+
+
+# -- generated reStructuredText ---------------------------------------------------------------------
+
+
+def _title(text: str, char: str) -> list[str]:
+    return [text, char * len(text), ""]
+
+
+def _chapter_titles(env: Any, docnames: set[str]) -> dict[str, str]:
+    return {d: env.titles[d].astext() if d in env.titles else d for d in docnames}
+
+
+def atlas_rst(chapters: dict[str, str]) -> list[str]:
+    from lossref.registry import LOSSES
+
+    lines: list[str] = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 34 18 14 34",
+        "",
+        "   * - loss",
+        "     - input",
+        "     - target",
+        "     - in torch",
+    ]
+    for spec in LOSSES:
+        torch = f"``F.{spec.torch_function.__name__}``" if spec.torch_function else "none"
+        lines += [
+            f"   * - :ref:`{spec.name} <atlas-{spec.name}>`",
+            f"     - {spec.domain}",
+            f"     - {'class index' if spec.target == 'class indices' else 'same shape'}",
+            f"     - {torch}",
+        ]
+    lines += ["", "``F`` is ``torch.nn.functional``.", ""]
+
+    groups: dict[str, list[Any]] = {}
+    for spec in LOSSES:
+        groups.setdefault(chapters.get(spec.name, ""), []).append(spec)
+    for chapter, specs in groups.items():
+        heading = f":doc:`/{chapter}`" if chapter else "Losses without a chapter yet"
+        # section titles cannot hold a cross-reference: name the chapter's family from its losses
+        lines += _title(_family_title(specs), "-")
+        if chapter:
+            lines += [f"Chapter: {heading}.", ""]
+        for spec in specs:
+            lines += _atlas_entry(spec, chapters.get(spec.name))
+    return lines
+
+
+def _family_title(specs: list[Any]) -> str:
+    families = list(dict.fromkeys(spec.function.__module__.rsplit(".", 1)[-1] for spec in specs))
+    return " and ".join(FAMILIES.get(f, f) for f in families)
+
+
+def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
+    expr, variable, gradient = formula_and_gradient(spec)
+    torch = f"``{qualified(spec.torch_function)}``" if spec.torch_function else "none"
+    peers = "; ".join(f"{lib}: ``{call}``" for lib, call in PEERS.get(spec.name, [])) or "none known"
+    papers = ", ".join(f":cite:t:`{key}`" for key in PAPERS.get(spec.name, []))
+    symbolic = spec.symbolic
+    lines = [f".. _atlas-{spec.name}:", ""]
+    lines += _title(f"``{spec.name}``", "~")
+    lines += [
+        f":API: :func:`{api_target(spec.function)}`, :class:`{api_target(spec.module)}`",
+        f":chapter: :doc:`/{chapter}`" if chapter else ":chapter: none yet",
+        f":input: {spec.domain}; target: {spec.target}",
+        f":torch: {torch}",
+        f":peers: {peers}",
+    ]
+    if papers:
+        lines.append(f":paper: {papers}")
+    lines += [
+        f":sympy: ``lossref.symbolic.{spec.symbolic_name}``",
+        "",
+    ]
+    per = "per sample, for three classes" if symbolic.vector_input else "per element"
+    defaults = ", ".join(f"``{k}={v}``" for k, v in symbolic.defaults.items())
+    lines += [
+        f"The loss {per} (the textbook formula of :mod:`lossref.symbolic`"
+        + (f"; defaults {defaults}" if defaults else "")
+        + "):",
+        "",
+        ".. math::",
+        "",
+        f"   \\ell = {expr}",
+        "",
+        "Its gradient with respect to the input, as the sum of terms the oracle is judged by "
+        "(the tests check that it equals sympy's derivative of the loss):",
+        "",
+        ".. math::",
+        "",
+        f"   \\frac{{\\partial \\ell}}{{\\partial {variable}}} = {gradient}",
+        "",
+    ]
+    return lines
+
+
+def api_rst(chapters: dict[str, str]) -> list[str]:
+    import lossref
+    from lossref.registry import LOSSES
+
+    by_object = {}
+    for spec in LOSSES:
+        by_object[spec.function] = spec
+        by_object[spec.module] = spec
+    modules: dict[str, list[str]] = {}
+    for name in lossref.__all__:
+        modules.setdefault(getattr(lossref, name).__module__, []).append(name)
+    lines: list[str] = []
+    for module, names in modules.items():
+        short = module.rsplit(".", 1)[-1]
+        title = FAMILIES.get(short) or (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]
+        lines += _title(title.rstrip(".:"), "-")
+        # a target for :mod: roles (unless a function has the module's name, as lossref.cross_entropy),
+        # then the module's docstring (the family's shared conventions), read relative to lossref
+        if module.removeprefix("lossref.") not in lossref.__all__:
+            lines += [f".. py:module:: {module}", ""]
+        lines += [".. currentmodule:: lossref", ""]
+        lines += prepare_docstring(importlib.import_module(module).__doc__ or "")
+        lines += [""]
+        lines += [f"Defined in ``{module}``; import them from ``lossref``.", ""]
+        for name in names:
+            obj = getattr(lossref, name)
+            kind = "autoclass" if isinstance(obj, type) else "autofunction"
+            lines += [f".. {kind}:: lossref.{name}"]
+            if kind == "autoclass":
+                lines += ["   :members:"]
+            spec = by_object.get(obj)
+            if spec is not None:
+                links = [f":ref:`atlas entry <atlas-{spec.name}>`"]
+                if spec.name in chapters:
+                    links.insert(0, f"chapter :doc:`/{chapters[spec.name]}`")
+                lines += ["", f"   **In the book:** {', '.join(links)}."]
+            lines.append("")
+    lines += _title("Shared conventions and the registry", "-")
+    lines += [
+        "What the loss families above share, and the modules the tests, benchmarks and this book are "
+        "driven by.",
+        "",
+    ]
+    for module in INTERNALS:
+        lines += [f".. automodule:: {module}", "   :no-members:", ""]
+    lines += [
+        ".. autodata:: lossref.registry.LOSSES",
+        "   :no-value:",
+        "",
+        ".. autoclass:: lossref.registry.LossSpec",
+        "   :members:",
+        "   :undoc-members:",
+        "",
+        ".. autoclass:: lossref.registry.LossInputs",
+        "   :members:",
+        "   :undoc-members:",
+        "",
+        ".. autofunction:: lossref.registry.get",
+        "",
+        ".. autoclass:: lossref.symbolic.SymbolicLoss",
+        "   :members:",
+        "   :undoc-members:",
+        "",
+        ".. autoclass:: lossref.symbolic.OracleResult",
+        "",
+    ]
+    return lines
+
+
+class _Generated(SphinxDirective):
+    has_content = False
+
+    def lines(self) -> list[str]:
+        raise NotImplementedError
+
+    def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(ROOT / "lossref" / "registry.py"))
+        source = self.get_source_info()[0]
+        content = StringList([*self.lines()], source=source)
+        node = nodes.section()
+        node.document = self.state.document
+        nested_parse_with_titles(self.state, content, node)
+        return node.children
+
+
+class LossAtlas(_Generated):
+    def lines(self) -> list[str]:
+        return atlas_rst(chapter_losses(Path(self.env.srcdir)))
+
+
+class LossApi(_Generated):
+    def lines(self) -> list[str]:
+        return api_rst(chapter_losses(Path(self.env.srcdir)))
+
+
+# -- chapter -> API ---------------------------------------------------------------------------------
+
+
+def add_chapter_links(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    if not docname.startswith("chapters/"):
+        return
+    from lossref.registry import get
+
+    names = [name for name, chapter in chapter_losses(Path(app.srcdir)).items() if chapter == docname]
+    sections = list(doctree.findall(nodes.section))
+    if not names or not sections:
+        return
+    para = nodes.paragraph()
+    para += nodes.strong(text="lossref API: ")
+    first = True
+    for name in names:
+        spec = get(name)
+        for obj, reftype in ((spec.function, "func"), (spec.module, "class")):
+            if not first:
+                para += nodes.Text(", ")
+            first = False
+            target = api_target(obj)
+            ref = addnodes.pending_xref(
+                "", refdomain="py", reftype=reftype, reftarget=target, refexplicit=True, refwarn=True,
+                refdoc=docname,
+            )
+            ref["py:module"] = None
+            ref["py:class"] = None
+            ref += nodes.literal(target.removeprefix("lossref."), target.removeprefix("lossref."),
+                                 classes=["xref", "py", f"py-{reftype}"])
+            para += ref
+    para += nodes.Text(". ")
+    para += nodes.strong(text="In the loss atlas: ")
+    for i, name in enumerate(names):
+        if i:
+            para += nodes.Text(", ")
+        ref = addnodes.pending_xref(
+            "", refdomain="std", reftype="ref", reftarget=f"atlas-{name}", refexplicit=True, refwarn=True,
+            refdoc=docname,
+        )
+        ref += nodes.inline(name, name, classes=["xref", "std", "std-ref"])
+        para += ref
+    para += nodes.Text(".")
+    box = nodes.admonition(classes=["seealso", "lossref-api"])
+    box += nodes.title(text="Reference")
+    box += para
+    title_index = next((i for i, child in enumerate(sections[0].children) if isinstance(child, nodes.title)), 0)
+    sections[0].insert(title_index + 1, box)
+
+
+def always_regenerate(app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    """The generated pages read the registry and the chapters: re-read them on every build."""
+    return [doc for doc in (ATLAS_DOC, API_DOC) if doc in env.found_docs]
+
+
+# -- theme quirks -----------------------------------------------------------------------------------
+
+
+def _asset_key(asset: Any) -> tuple:
+    attributes = getattr(asset, "attributes", {}) or {}
+    # an inline script is registered once with filename None and once with '': the same script
+    filename = getattr(asset, "filename", asset) or ""
+    return (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def dedupe_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Each script and stylesheet once: Sphinx 7.4 lists assets added at builder-inited twice."""
+    for key in ("script_files", "css_files"):
+        if key in context:
+            seen: set[tuple] = set()
+            unique = []
+            for asset in context[key]:
+                k = _asset_key(asset)
+                if k not in seen:
+                    seen.add(k)
+                    unique.append(asset)
+            context[key] = unique
+
+
+def default_colour_mode(app: Sphinx, config: Any) -> None:
+    """pydata-sphinx-theme reads ``html_context['default_mode']``; left empty, its script logs
+    'Got invalid theme mode' as a console error on a reader's first visit."""
+    context = dict(config.html_context or {})
+    context.setdefault("default_mode", "auto")
+    config.html_context = context
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("loss-atlas", LossAtlas)
+    app.add_directive("loss-api", LossApi)
+    app.connect("doctree-read", add_chapter_links)
+    app.connect("env-get-outdated", always_regenerate)
+    app.connect("html-page-context", dedupe_assets, priority=900)
+    app.connect("config-inited", default_colour_mode)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
