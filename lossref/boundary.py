@@ -104,8 +104,8 @@ def signed_distance_map(
         dtype: dtype of the result. Default: the target's if floating, else torch's default dtype.
 
     Returns:
-        The map, with the shape of the matching input: the target's shape, or :math:`(N, C, *)`
-        for ``'multiclass'``.
+        The map, with the shape of the matching input (the target's shape, or :math:`(N, C, *)`
+        for ``'multiclass'``).
 
     Raises:
         TypeError: a non-tensor target, or a floating ``'multiclass'`` target.
