@@ -29,7 +29,7 @@ from lossref._validation import (
     check_tensor,
 )
 from lossref.bce import BCEWithLogitsLoss
-from lossref.cross_entropy import log_softmax
+from lossref.cross_entropy import _rest, log_softmax
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
 
@@ -271,20 +271,26 @@ class _SoftmaxFocal(torch.autograd.Function):
         dim = 0 if x.dim() == 1 else 1
         keep = (target != ignore_index).unsqueeze(dim)
         t = torch.where(keep, target.unsqueeze(dim), 0).long()
-        log_p = log_softmax(x, dim)
-        log_pt = log_p.gather(dim, t)
-        p = log_p.exp_()  # log_p is not needed any more
-        p_t = p.gather(dim, t)
-        s = p.scatter(dim, t, 0.0).sum(dim, keepdim=True)
+        # as in cross_entropy: e = exp(x - max), r = sum of e without the maximum's 1 (see _rest)
+        shifted = x - x.amax(dim, keepdim=True)
+        shifted_t = shifted.gather(dim, t).masked_fill_(~keep, 0.0)  # ignored rows may hold -inf
+        e = shifted.exp_()
+        rest = _rest(e, dim)
+        one_plus_rest = 1 + rest
+        log_pt = shifted_t - torch.log1p(rest)
+        p_t = shifted_t.exp() / one_plus_rest
+        # s (1 + r) = sum of e over k != t = r + (1 - e_t): two non-negative terms, no cancellation
+        s_num = rest - torch.expm1(shifted_t)
+        s = s_num / one_plus_rest
         w = keep.to(x.dtype) if alpha is None else alpha[t] * keep
         w_factor = w * s.pow(gamma)  # 0 ** 0 = 1: gamma = 0 is cross-entropy
-        ctx.save_for_backward(x, target, alpha, p, p_t, log_pt, s, w_factor, t, keep)
+        ctx.save_for_backward(x, target, alpha, e, s_num, p_t, log_pt, s, w_factor, t, keep)
         ctx.gamma, ctx.ignore_index, ctx.reduction = gamma, ignore_index, reduction
         return reduce_by_weight(-(w_factor * log_pt).squeeze(dim), keep.squeeze(dim).to(x.dtype), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, target, alpha, p, p_t, log_pt, s, w_factor, t, keep = ctx.saved_tensors
+        x, target, alpha, e, s_num, p_t, log_pt, s, w_factor, t, keep = ctx.saved_tensors
         need_x, need_alpha = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
         create_graph = torch.is_grad_enabled()
         if need_alpha or create_graph:  # alpha's gradient, or a differentiable gradient: autograd does it
@@ -302,7 +308,8 @@ class _SoftmaxFocal(torch.autograd.Function):
         elif ctx.reduction == "mean":
             g = g / keep.sum()
         a = g * w_factor * (s - ctx.gamma * p_t * log_pt)
-        grad = torch.where(s > 0, p / s, 0.0).mul_(a)  # (p_k / s) A for k != t ...
+        # (p_k / s) A = e_k A / s_num for k != t (A = 0 where s_num = 0) ...
+        grad = e * (a / s_num.clamp_min(torch.finfo(e.dtype).tiny))
         grad.scatter_(dim, t, -a)  # ... and (p_t - 1) A / s = -A at the target
         return grad, None, None, None, None, None
 
