@@ -93,6 +93,8 @@ FAMILIES = {
 #: shared conventions (their docstrings point there) and the modules the book is generated from.
 INTERNALS = ["lossref._region", "lossref.registry", "lossref.symbolic"]
 
+TARGETS = {"class indices": "class index", "elementwise": "same shape", "region": "mask (per image)"}
+
 DOMAIN_SYMBOL = {"logits": "logit", "probabilities": "probability", "log-probabilities": "log-probability",
                  "predictions": "prediction"}
 
@@ -207,7 +209,7 @@ def atlas_rst(chapters: dict[str, str]) -> list[str]:
         lines += [
             f"   * - :ref:`{spec.name} <atlas-{spec.name}>`",
             f"     - {spec.domain}",
-            f"     - {'class index' if spec.target == 'class indices' else 'same shape'}",
+            f"     - {TARGETS.get(spec.target, spec.target)}",
             f"     - {torch}",
         ]
     lines += ["", "``F`` is ``torch.nn.functional``.", ""]
@@ -232,11 +234,9 @@ def _family_title(specs: list[Any]) -> str:
 
 
 def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
-    expr, variable, gradient = formula_and_gradient(spec)
     torch = f"``{qualified(spec.torch_function)}``" if spec.torch_function else "none"
     peers = "; ".join(f"{lib}: ``{call}``" for lib, call in PEERS.get(spec.name, [])) or "none known"
     papers = ", ".join(f":cite:t:`{key}`" for key in PAPERS.get(spec.name, []))
-    symbolic = spec.symbolic
     lines = [f".. _atlas-{spec.name}:", ""]
     lines += _title(f"``{spec.name}``", "~")
     lines += [
@@ -248,11 +248,21 @@ def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
     ]
     if papers:
         lines.append(f":paper: {papers}")
+    if getattr(spec, "symbolic_name", None) is None:
+        reason = getattr(spec, "no_symbolic", None) or "none given"
+        return lines + [":sympy: none", "", f"No sympy definition in :mod:`lossref.symbolic`: {reason}.", ""]
+    expr, variable, gradient = formula_and_gradient(spec)
+    symbolic = spec.symbolic
     lines += [
         f":sympy: ``lossref.symbolic.{spec.symbolic_name}``",
         "",
     ]
-    per = "per sample, for three classes" if symbolic.vector_input else "per element"
+    if spec.target == "region":
+        per = "of one image and class, for a few pixels"
+    elif symbolic.vector_input:
+        per = "per sample, for three classes"
+    else:
+        per = "per element"
     defaults = ", ".join(f"``{k}={v}``" for k, v in symbolic.defaults.items())
     lines += [
         f"The loss {per} (the textbook formula of :mod:`lossref.symbolic`"
