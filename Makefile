@@ -19,8 +19,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 book: html
 	@$(MAKE) --no-print-directory check
 
-## html: only the strict build
+## html: only the strict build (the pages are rewritten from scratch: Sphinx keeps stale pages, e.g.
+## viewcode's _modules/, whose source did not change; the cached doctrees are kept)
 html: $(STAMP)
+	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 ## check: check the built book: vendored MathJax, internal links, every page in headless Chromium
