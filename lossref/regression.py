@@ -3,7 +3,10 @@ r"""Regression losses: L1, MSE, smooth L1, Huber, log-cosh, quantile (pinball) a
 Each is a function of the residual of every element, followed by ``reduction``. The first four have
 torch 2.13's signatures and numbers (``F.l1_loss``, ``F.mse_loss``, ``F.smooth_l1_loss``,
 ``F.huber_loss``, without the deprecated ``size_average``/``reduce``); the other three are not in
-torch. Everything is plain autograd over torch primitives, so second derivatives work too.
+torch. They are written from torch primitives (none of torch's loss kernels), each as one
+``autograd.Function`` whose forward forms the derivative while the residual is at hand and whose
+backward is one multiplication; second derivatives and the gradient of ``weight`` go through the
+same formulas as plain autograd code, so they work too (see *implementation* below).
 
 Decisions, and where lossref differs from torch:
 
@@ -30,11 +33,9 @@ torch and with the high-precision oracle.
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from lossref._loss import _Loss, _WeightedLoss
@@ -64,10 +65,6 @@ __all__ = [
     "CharbonnierLoss",
 ]
 
-LN2 = math.log(2.0)
-# log-cosh: below this |r| it is log1p(2 sinh(r/2)^2), above it |r| + softplus(-2|r|) - log 2; each
-# form is accurate to a few ulp on its side (the second cancels badly as r -> 0, the first overflows)
-_LOG_COSH_SWITCH = 2.0
 
 
 def _check_inputs(input: Tensor, target: Tensor, reduction: str, weight: Optional[Tensor] = None) -> None:
@@ -106,10 +103,211 @@ def _weighted_mean_by_weight(loss: Tensor, weight: Optional[Tensor], reduction: 
 
 
 def _huber(r: Tensor, delta: float) -> Tensor:
-    r""":math:`\tfrac12 r^2` for :math:`|r| < \delta`, else :math:`\delta (|r| - \tfrac12 \delta)`."""
-    a = r.abs()
-    m = a.clamp_max(delta)  # the quadratic branch never sees a large |r|: no overflow, no inf * 0
-    return torch.where(a < delta, 0.5 * m * m, delta * (a - 0.5 * delta))
+    r""":math:`\tfrac12 r^2` for :math:`|r| < \delta`, else :math:`\delta (|r| - \tfrac12 \delta)`.
+
+    Both at once, without a branch: with :math:`c = \operatorname{clamp}(r, -\delta, \delta)`, the
+    loss is :math:`c (r - c/2)`; a large residual is never squared, and :math:`c` is the derivative.
+    """
+    c = r.clamp(-delta, delta)
+    return c * (r - 0.5 * c)
+
+
+# -- implementation: one autograd.Function, a fast kernel per loss, the composite for the rest ------
+#
+# Each loss has a *kernel*, which computes the elementwise loss (or its unweighted mean or sum) and,
+# when a gradient will be needed, the local derivative d = dloss/dinput (up to a constant factor,
+# see ``_SCALE``) in as few passes as it can, working in place on its own temporaries (no
+# torch.where, which is slow on CPU: clamps give every piecewise loss). ``_Regression`` runs the
+# kernel in its forward and multiplies the saved derivative by the incoming gradient (a scalar
+# unless reduction='none') in its backward: one pass. What that multiplication does not cover is
+# plain autograd: a differentiable gradient (``create_graph=True``: second derivatives, gradient
+# penalties) is the derivative written as torch code of x and y (``_derivative``), and the gradient
+# of ``weight`` is derived from the loss written as torch code (``_composite``).
+
+
+def _reduce_kernel(loss: Tensor, mode: str) -> Tensor:
+    return loss if mode == "none" else loss.mean() if mode == "mean" else loss.sum()
+
+
+def _l1_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
+    r = x - y
+    d = torch.sign(r) if need_d else None  # sign(0) = 0, torch's gradient at the kink
+    a = r.abs_()
+    return _reduce_kernel(a, mode), d
+
+
+def _mse_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
+    r = x - y
+    sq = r.square() if need_d else r.square_()
+    return _reduce_kernel(sq, mode), (r if need_d else None)  # d = r, times 2 in the backward
+
+
+def _huber_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
+    r"""With :math:`c = \operatorname{clamp}(r, -\delta, \delta)`: :math:`c (r - c/2)` is
+    :math:`\tfrac12 r^2` inside and :math:`\delta (|r| - \tfrac12 \delta)` outside, no branch, no
+    square of a large residual; and :math:`c` is the derivative."""
+    r = x - y
+    c = r.clamp(-p, p)
+    loss = r.sub_(c, alpha=0.5).mul_(c)
+    return _reduce_kernel(loss, mode), c
+
+
+def _smooth_l1_kernel(
+    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
+) -> tuple[Tensor, Optional[Tensor]]:
+    loss, c = _huber_kernel(x, y, p, mode, need_d)  # huber / beta; d = c / beta
+    return (loss.div_(p) if mode == "none" else loss / p), c
+
+
+def _log_cosh_switch(dtype: torch.dtype) -> float:
+    """Where the body log1p(2 sinh^2(r/2)) hands over to |r| + const: 2 sinh^2 must not overflow, and
+    beyond it log cosh r = |r| - log 2 + log1p(e^{-2|r|}) must be |r| + const to the dtype's precision
+    (e^{-160} in float32/64; e^{-20} in float16, whose range ends at 65504)."""
+    return 80.0 if torch.finfo(dtype).max > 1e38 else 10.0
+
+
+def _log_cosh_kernel(
+    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
+) -> tuple[Tensor, Optional[Tensor]]:
+    r"""With :math:`c = \operatorname{clamp}(r, -T, T)`: :math:`\operatorname{log1p}(2 \sinh^2(c/2)) + |r - c|`.
+    The first term is accurate to a few ulp at every size (no cancellation as :math:`r \to 0`, no
+    overflow below :math:`T`), and past :math:`T` the loss grows like :math:`|r|` exactly."""
+    r = x - y
+    d = torch.tanh(r) if need_d else None
+    switch = _log_cosh_switch(r.dtype)
+    c = r.clamp(-switch, switch)
+    excess = r.sub_(c).abs_()  # 0 unless |r| > T
+    body = c.mul_(0.5).sinh_().square_().mul_(2).log1p_()
+    loss = body.add_(excess)
+    return _reduce_kernel(loss, mode), d
+
+
+def _quantile_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
+    r"""With :math:`r = x - y`: :math:`(1 - q) \max(r, 0) - q \min(r, 0)`, each part exact; the
+    derivative :math:`(\operatorname{sign}(r) + 1 - 2q) / 2` is :math:`\tfrac12 - q` at a tie."""
+    r = x - y
+    d = torch.sign(r).add_(1 - 2 * p) if need_d else None  # halved in the backward
+    over = r.clamp_min(0)
+    under = r.clamp_max_(0)  # not r - over: inf - inf would be NaN
+    if mode == "none":
+        return over.mul_(1 - p).add_(under, alpha=-p), d
+    return _reduce_kernel(over, mode) * (1 - p) - _reduce_kernel(under, mode) * p, d
+
+
+def _charbonnier_kernel(
+    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
+) -> tuple[Tensor, Optional[Tensor]]:
+    r = x - y
+    loss = torch.hypot(r, r.new_tensor(p))  # r^2 never formed: no overflow
+    value = _reduce_kernel(loss, mode)
+    return value, (r.div_(loss) if need_d else None)  # r / sqrt(r^2 + eps^2), in [-1, 1]
+
+
+_KERNELS = {
+    "l1": _l1_kernel,
+    "mse": _mse_kernel,
+    "smooth_l1": _smooth_l1_kernel,
+    "huber": _huber_kernel,
+    "log_cosh": _log_cosh_kernel,
+    "quantile": _quantile_kernel,
+    "charbonnier": _charbonnier_kernel,
+}
+# the kernel's d times this is the derivative
+_SCALE = {"mse": lambda p: 2.0, "smooth_l1": lambda p: 1.0 / p, "quantile": lambda p: 0.5}
+
+
+def _derivative(kind: str, r: Tensor, p: float) -> Tensor:
+    """dloss/dinput as differentiable torch code, for ``create_graph=True``."""
+    if kind == "l1":
+        return torch.sign(r)
+    if kind == "mse":
+        return 2 * r
+    if kind == "huber":
+        return r.clamp(-p, p)
+    if kind == "smooth_l1":
+        return r.clamp(-p, p) / p
+    if kind == "log_cosh":
+        return torch.tanh(r)
+    if kind == "quantile":
+        return (torch.sign(r) + (1 - 2 * p)) / 2
+    return r / torch.hypot(r, r.new_tensor(p))  # charbonnier
+
+
+def _composite(kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str) -> Tensor:
+    """The weighted losses as plain autograd code: the gradient of ``weight`` is derived from it."""
+    r = x - y
+    if kind == "huber":
+        loss = _huber(r, p)
+        return reduce(loss if w is None else loss * w, reduction)
+    return _weighted_mean_by_weight(r.abs() if kind == "l1" else r.square(), w, reduction)
+
+
+def _forward(
+    kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str, need_d: bool
+) -> tuple[Tensor, Optional[Tensor], object]:
+    """The loss, the kernel's derivative, and what the sum was divided by (1 for 'sum' and 'none')."""
+    if w is None:
+        value, d = _KERNELS[kind](x, y, p, reduction, need_d)
+        return value, d, (x.numel() if reduction == "mean" else 1)
+    value, d = _KERNELS[kind](x, y, p, "none", need_d)
+    value = value.mul_(w)
+    if reduction != "mean":
+        return (value if reduction == "none" else value.sum()), d, 1
+    # torch's rule: the total (broadcast) weight for l1 and mse, the number of elements for huber
+    denominator = w.expand(x.shape).sum() if kind in ("l1", "mse") else x.numel()
+    return value.sum() / denominator, d, denominator
+
+
+class _Regression(torch.autograd.Function):
+    """A regression loss with its derivative formed in the forward pass and the reduction folded in:
+    the backward is one multiplication of the saved derivative by a scalar (by the incoming gradient
+    for reduction='none', and by the weight if there is one)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor, w: Optional[Tensor], kind: str, p: float, reduction: str) -> Tensor:
+        value, d, denominator = _forward(kind, x, y, w, p, reduction, True)
+        ctx.save_for_backward(x, y, w, d)
+        ctx.kind, ctx.p, ctx.reduction, ctx.denominator = kind, p, reduction, denominator
+        return value
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        x, y, w, d = ctx.saved_tensors
+        need_x, need_y, need_w = ctx.needs_input_grad[:3]
+        kind, p, reduction = ctx.kind, ctx.p, ctx.reduction
+        create_graph = torch.is_grad_enabled()
+        if need_w:  # weight's gradient (and then the others too): autograd through the composite
+            with torch.enable_grad():
+                args = (x, y, w)
+                if not create_graph:
+                    args = tuple(t.detach().requires_grad_(n) for t, n in zip(args, (need_x, need_y, need_w)))
+                loss = _composite(kind, *args, p, reduction)
+                wrt = [t for t, n in zip(args, (need_x, need_y, need_w)) if n]
+                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
+                return (*(next(grads) if n else None for n in (need_x, need_y, need_w)), None, None, None)
+        denominator = ctx.denominator
+        if create_graph:  # a differentiable gradient: the derivative as torch code of x and y
+            k = g / denominator
+            grad = _derivative(kind, x - y, p) * (k if w is None else k * w)
+            return (grad if need_x else None), (-grad if need_y else None), None, None, None, None
+        scale = _SCALE.get(kind)
+        factor = scale(p) if scale is not None else 1.0
+        if isinstance(denominator, int) and denominator > 0:  # one op on the 0-dim gradient
+            k = g * (factor / denominator) if factor != 1 or denominator != 1 else g
+        else:  # the total weight, or 0 elements (NaN, as the forward)
+            k = g * factor / denominator
+        if w is not None:
+            k = k * w
+        grad = d * k if need_x else None
+        if need_y:
+            return grad, (d * -k if grad is None else torch.neg(grad)), None, None, None, None
+        return grad, None, None, None, None, None
+
+
+def _apply(kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str) -> Tensor:
+    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad or (w is not None and w.requires_grad)):
+        return _Regression.apply(x, y, w, kind, p, reduction)
+    return _forward(kind, x, y, w, p, reduction, False)[0]
 
 
 def l1_loss(
@@ -154,7 +352,7 @@ def l1_loss(
         0.75
     """
     _check_inputs(input, target, reduction, weight)
-    return _weighted_mean_by_weight((input - target).abs(), weight, reduction)
+    return _apply("l1", input, target, weight, 0.0, reduction)
 
 
 def mse_loss(
@@ -198,7 +396,7 @@ def mse_loss(
         1.125
     """
     _check_inputs(input, target, reduction, weight)
-    return _weighted_mean_by_weight((input - target).square(), weight, reduction)
+    return _apply("mse", input, target, weight, 0.0, reduction)
 
 
 def smooth_l1_loss(
@@ -246,11 +444,9 @@ def smooth_l1_loss(
     """
     _check_inputs(input, target, reduction)
     _check_beta(beta)
-    a = (input - target).abs()
-    if beta == 0:  # no r**2 / 0 branch at all, so no 0 * inf = NaN in the backward (pytorch#96813)
-        return reduce(a, reduction)
-    m = a.clamp_max(beta)
-    return reduce(torch.where(a < beta, 0.5 * m * m / beta, a - 0.5 * beta), reduction)
+    if beta == 0:  # the L1 loss: no r**2 / 0 branch at all, so no 0 * inf = NaN (pytorch#96813)
+        return _apply("l1", input, target, None, 0.0, reduction)
+    return _apply("smooth_l1", input, target, None, beta, reduction)  # _huber / beta
 
 
 def huber_loss(
@@ -303,8 +499,7 @@ def huber_loss(
     """
     _check_inputs(input, target, reduction, weight)
     _check_delta(delta)
-    loss = _huber(input - target, delta)
-    return reduce(loss if weight is None else loss * weight, reduction)
+    return _apply("huber", input, target, weight, delta, reduction)
 
 
 def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -314,10 +509,12 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
         \ell_n = \log \cosh(r_n), \qquad r_n = x_n - y_n,
 
     followed by ``reduction``; the gradient is :math:`\tanh(r_n)`. ``cosh`` overflows in float32 for
-    :math:`|r| > 89`, so it is never formed: for :math:`|r| \ge 2` the loss is evaluated as
-    :math:`|r| + \operatorname{softplus}(-2|r|) - \log 2`, and for :math:`|r| < 2`, where that form
-    cancels, as :math:`\operatorname{log1p}(2 \sinh^2(r/2))`. Both are accurate to a few ulp, and the
-    loss and gradient are finite for every finite residual.
+    :math:`|r| > 89`, so it is never formed: for  it is evaluated as
+    :math:`\operatorname{log1p}(2 \sinh^2(c/2)) + |r - c|` with :math:`c` the residual clamped to
+    :math:`\pm 80` (:math:`\pm 10` in float16): the first term is accurate to a few ulp at every size
+    (the textbook :math:`|r| + \operatorname{softplus}(-2|r|) - \log 2` cancels as :math:`r \to 0`),
+    and beyond 80 the loss is :math:`|r| - \log 2` to far below float64's precision, so it grows
+    exactly like :math:`|r|`. The loss and gradient are finite for every finite residual.
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -341,11 +538,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
         [0.0, 9999.307]
     """
     _check_inputs(input, target, reduction)
-    r = input - target
-    a = r.abs()
-    small = torch.sinh(r.clamp(-_LOG_COSH_SWITCH, _LOG_COSH_SWITCH) * 0.5).square().mul(2).log1p()
-    large = a + F.softplus(-2 * a) - LN2
-    return reduce(torch.where(a < _LOG_COSH_SWITCH, small, large), reduction)
+    return _apply("log_cosh", input, target, None, 0.0, reduction)
 
 
 def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str = "mean") -> Tensor:
@@ -385,8 +578,7 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
     """
     _check_inputs(input, target, reduction)
     _check_q(q)
-    r = target - input
-    return reduce(torch.maximum(q * r, (q - 1) * r), reduction)  # a tie (r = 0) splits the gradient
+    return _apply("quantile", input, target, None, q, reduction)
 
 
 def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction: str = "mean") -> Tensor:
@@ -425,8 +617,7 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
     """
     _check_inputs(input, target, reduction)
     _check_eps(eps)
-    r = input - target
-    return reduce(torch.hypot(r, r.new_tensor(eps)), reduction)
+    return _apply("charbonnier", input, target, None, eps, reduction)
 
 
 # -- modules ----------------------------------------------------------------------------------------

@@ -517,3 +517,93 @@ def test_matches_oracle_at_other_parameters(name, parameter, values, dtype):
             with mpmath.workdps(40):
                 assert abs(mpmath.mpf(v) - exact.value) <= tol * max(abs(exact.value), floor), (value, a)
                 assert abs(mpmath.mpf(g) - exact.grad) <= tol * max(abs(exact.grad_scale), floor), (value, a)
+
+
+# -- the autograd.Function: derivative from the forward, the other paths -----------------------------
+
+ALL_LOSSES = [l1_loss, mse_loss, smooth_l1_loss, huber_loss, log_cosh_loss, quantile_loss, charbonnier_loss]
+WEIGHTED = {l1_loss, mse_loss, huber_loss}
+
+
+def _residual_problem(dtype=F64):
+    g = torch.Generator().manual_seed(5)
+    y = torch.randn(6, 5, generator=g, dtype=dtype)
+    r = torch.randn(6, 5, generator=g, dtype=dtype) * 10 ** (4 * torch.rand(6, 5, generator=g, dtype=dtype) - 2)
+    r[0, :2] = 0.0  # ties
+    return y + r, y, 0.5 + torch.rand(5, generator=g, dtype=dtype)
+
+
+@pytest.mark.parametrize("function", ALL_LOSSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fast_paths_agree_with_each_other(function, reduction, weighted):
+    """The value without autograd, with it, and the gradient computed twice (retain_graph: the saved
+    derivative is not modified), with respect to input only, target only, and both."""
+    if weighted and function not in WEIGHTED:
+        pytest.skip("no weight")
+    x, y, w = _residual_problem()
+    kw = {"reduction": reduction, **({"weight": w} if weighted else {})}
+    plain = function(x, y, **kw)
+    xg, yg = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+    loss = function(xg, yg, **kw)
+    torch.testing.assert_close(loss.detach(), plain, rtol=0, atol=0)
+    seed = torch.rand_like(loss)
+    first = torch.autograd.grad(loss, (xg, yg), seed, retain_graph=True)
+    second = torch.autograd.grad(loss, (xg, yg), seed)
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(first[1], -first[0], rtol=0, atol=0)
+    (only_y,) = torch.autograd.grad(function(x, yg, **kw), yg, seed)
+    torch.testing.assert_close(only_y, first[1], rtol=0, atol=0)
+    # the differentiable gradient (create_graph) is the same number
+    (graph_x,) = torch.autograd.grad(function(xg, y, **kw), xg, seed, create_graph=True)
+    torch.testing.assert_close(graph_x, first[0], rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("function", ALL_LOSSES, ids=lambda f: f.__name__)
+def test_backward_of_an_empty_mean(function):
+    x = torch.zeros(0, 3, dtype=F64, requires_grad=True)
+    loss = function(x, torch.zeros(0, 3, dtype=F64))
+    assert torch.isnan(loss)
+    loss.backward()
+    assert x.grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64], ids=str)
+def test_log_cosh_is_continuous_and_smooth_where_it_turns_linear(dtype):
+    # beyond |r| = 80 the implementation adds |r| - 80 to log cosh(80)
+    r = torch.tensor([79.99, 80.0, 80.01, 1e3, 3e38 if dtype == torch.float32 else 1e300], dtype=dtype)
+    for sign in (1, -1):
+        x = (sign * r).requires_grad_(True)
+        loss = log_cosh_loss(x, torch.zeros_like(x), reduction="none")
+        loss.sum().backward()
+        assert torch.isfinite(loss).all()
+        expected = r.double() - LN2
+        torch.testing.assert_close(loss.double(), expected, rtol=torch.finfo(dtype).eps, atol=0)
+        assert x.grad.tolist() == [float(sign)] * 5
+    x = t64(79.9999, 80.0001, -79.9999, -80.0001, 5.0, 0.1).requires_grad_(True)
+    y = torch.zeros_like(x).requires_grad_(True)
+    f = lambda x, y: log_cosh_loss(x, y, reduction="sum")  # noqa: E731
+    assert torch.autograd.gradcheck(f, (x, y))
+    assert torch.autograd.gradgradcheck(f, (x, y))
+
+
+def test_log_cosh_float16_does_not_overflow():
+    r = torch.tensor([0.0, 1e-3, 0.5, 5.0, 11.0, 20.0, 1000.0, 60000.0], dtype=torch.float16)
+    loss = log_cosh_loss(r, torch.zeros_like(r), reduction="none")
+    exact = [float(mpmath.log(mpmath.cosh(mpmath.mpf(float(v))))) for v in r.tolist()]
+    # 1e-3: the value 5e-7 is subnormal in float16 (spacing 6e-8)
+    torch.testing.assert_close(loss.double(), torch.tensor(exact, dtype=F64), rtol=2e-3, atol=6e-8)
+
+
+def test_second_derivatives_stay_finite_at_large_residuals():
+    x = torch.tensor([-1e4, -60.0, -3.0, 0.5, 60.0, 1e4], requires_grad=True)
+    for function in ALL_LOSSES:
+        (grad,) = torch.autograd.grad(function(x, torch.zeros_like(x), reduction="sum"), x, create_graph=True)
+        (hess,) = torch.autograd.grad(grad.sum(), x, allow_unused=True, materialize_grads=True)
+        assert torch.isfinite(grad).all() and torch.isfinite(hess).all(), function.__name__
+
+
+def test_quantile_loss_of_an_infinite_residual_is_infinite():
+    x = torch.tensor([math.inf, -math.inf])
+    assert quantile_loss(x, torch.zeros(2), q=0.3, reduction="none").tolist() == [math.inf, math.inf]
