@@ -178,6 +178,24 @@ def _channels_first(input: Tensor, mode: str) -> Tensor:
     return input
 
 
+class _SigmoidPair(torch.autograd.Function):
+    """sigmoid(x) and sigmoid(-x), with the derivative p q of both formed from the pair: autograd of
+    sigmoid(-x) alone forms it as q (1 - q), which is 0 in float32 wherever q rounds to 1 (the
+    gradient of a false negative with x = -37 would be lost). Differentiable twice (p, q are saved
+    outputs)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> tuple[Tensor, Tensor]:
+        p, q = torch.sigmoid(x), torch.sigmoid(-x)
+        ctx.save_for_backward(p, q)
+        return p, q
+
+    @staticmethod
+    def backward(ctx, grad_p: Tensor, grad_q: Tensor) -> Tensor:
+        p, q = ctx.saved_tensors
+        return (grad_p - grad_q) * p * q
+
+
 def _safe_log(p: Tensor) -> Tensor:
     """max(log p, -100) with a finite gradient everywhere (0 where clamped, p = 0 included)."""
     floor = torch.tensor(LOG_FLOOR, dtype=p.dtype).exp().item()
@@ -253,8 +271,8 @@ def prepare(
     if mode == "multiclass":
         keep = target != ignore_index
         index = torch.where(keep, target, 0).long()
-        t = F.one_hot(index, c).movedim(-1, 1).to(dtype)
         valid = keep.unsqueeze(1).to(dtype)
+        t = F.one_hot(index, c).movedim(-1, 1).to(dtype) * valid  # an ignored pixel is no class's
         if from_logits:
             log_p = torch.log_softmax(x, 1)
             log_q = _log1m_softmax(log_p)
@@ -267,7 +285,7 @@ def prepare(
         t = torch.where(keep, tt, 0.0)
         valid = keep.to(dtype)
         if from_logits:
-            p, q = torch.sigmoid(x), torch.sigmoid(-x)
+            p, q = _SigmoidPair.apply(x)
             if need_logs:
                 log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
         else:

@@ -8,7 +8,9 @@ Examples:
     >>> [spec.name for spec in LOSSES]  # doctest: +NORMALIZE_WHITESPACE
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss',
      'sigmoid_focal_loss', 'softmax_focal_loss', 'l1_loss', 'mse_loss', 'smooth_l1_loss', 'huber_loss',
-     'log_cosh_loss', 'quantile_loss', 'charbonnier_loss']
+     'log_cosh_loss', 'quantile_loss', 'charbonnier_loss', 'dice_loss', 'jaccard_loss', 'tversky_loss',
+     'focal_tversky_loss', 'dice_bce_loss', 'combo_loss', 'lovasz_hinge', 'lovasz_softmax', 'boundary_loss',
+     'hausdorff_dt_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
     >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
@@ -28,7 +30,23 @@ from torch import Tensor, nn
 
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
+from lossref.boundary import BoundaryLoss, HausdorffDTLoss, boundary_loss, hausdorff_dt_loss
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
+from lossref.overlap import (
+    ComboLoss,
+    DiceBCELoss,
+    DiceLoss,
+    FocalTverskyLoss,
+    JaccardLoss,
+    TverskyLoss,
+    combo_loss,
+    dice_bce_loss,
+    dice_loss,
+    focal_tversky_loss,
+    jaccard_loss,
+    tversky_loss,
+)
 from lossref.regression import (
     CharbonnierLoss,
     HuberLoss,
@@ -78,28 +96,44 @@ class LossSpec:
     #: what ``input`` holds
     domain: Literal["logits", "probabilities", "log-probabilities", "predictions"]
     #: ``"elementwise"``: target has the input's shape and the loss is per element;
-    #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample
-    target: Literal["elementwise", "class indices"]
+    #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample;
+    #: ``"region"``: a segmentation loss scoring whole images (lossref._region's conventions): binary
+    #: input (N, *) with a target of its shape, or with ``region_classes`` input (N, C, *) and class
+    #: indices (N, *); ``reduction='none'`` gives one loss per image and class, (N, 1) or (N, C)
+    target: Literal["elementwise", "class indices", "region"]
     #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU
     generate: Callable[[tuple[int, ...], torch.Generator, torch.dtype, bool], LossInputs]
-    #: name of the :class:`~lossref.symbolic.SymbolicLoss` in :mod:`lossref.symbolic`
-    symbolic_name: str
+    #: name of the :class:`~lossref.symbolic.SymbolicLoss` in :mod:`lossref.symbolic`, or ``None``
+    #: where the oracle machinery does not fit (``no_symbolic`` then says why)
+    symbolic_name: Optional[str]
     #: the arguments the loss is differentiable in (gradcheck perturbs these)
     differentiable: tuple[str, ...] = ("input",)
     #: with an elementwise ``weight``, ``'mean'`` divides by the total weight instead of the number
     #: of elements (torch's weighted ``l1_loss`` and ``mse_loss``)
     mean_by_weight: bool = False
+    #: region losses: the input has classes in dimension 1 and the target holds class indices
+    region_classes: bool = False
+    #: why there is no symbolic definition (required when ``symbolic_name`` is ``None``)
+    no_symbolic: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if (self.symbolic_name is None) == (self.no_symbolic is None):
+            raise ValueError(f"{self.name}: give exactly one of symbolic_name and no_symbolic (the reason)")
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """The shape of the loss with ``reduction='none'``."""
         shape = tuple(input_shape)
         if self.target == "class indices":
             return () if len(shape) == 1 else shape[:1] + shape[2:]
+        if self.target == "region":
+            return (shape[0], shape[1] if self.region_classes else 1)
         return shape
 
     @property
     def symbolic(self) -> "SymbolicLoss":
         """The sympy definition (imports sympy on first use)."""
+        if self.symbolic_name is None:
+            raise LookupError(f"{self.name} has no symbolic definition: {self.no_symbolic}")
         return getattr(importlib.import_module("lossref.symbolic"), self.symbolic_name)
 
     def make_inputs(
@@ -197,6 +231,36 @@ def _regression_inputs(
     if weighted and has_weight:
         options["weight"] = 0.5 + 2 * torch.rand(shape, generator=g, dtype=dtype)
     return LossInputs(input, target, options)
+
+
+def _region_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, hard: bool
+) -> LossInputs:
+    """Binary segmentation: logits (N, *) and a target of that shape - 0/1 labels (about 40%
+    foreground), or with ``hard=False`` half of them soft - about 1 in 8 pixels ``ignore_index``
+    (-100); ``weighted``: a class weight of shape (1,)."""
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    target = (torch.rand(shape, generator=g) < 0.4).to(dtype)
+    if not hard:
+        target = torch.where(torch.rand(shape, generator=g) < 0.5, torch.rand(shape, generator=g, dtype=dtype), target)
+    target = torch.where(torch.rand(shape, generator=g) < 0.125, -100.0, target).to(dtype)
+    options = {"weight": 0.5 + 2 * torch.rand(1, generator=g, dtype=dtype)} if weighted else {}
+    return LossInputs(logits, target, options)
+
+
+def _region_class_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Multi-class segmentation: logits (N, C, *), class indices (N, *) with about 1 in 8 ignored;
+    ``weighted``: a positive class weight (C,). A 1-d shape (C,) - no batch, which region losses
+    reject - still gives tensors, for the checks of argument types."""
+    return _class_inputs(shape, g, dtype, weighted, log_probs=False)
+
+
+_NO_SYMBOLIC_SORT = "sorts the errors: piecewise linear, checked against 1 - IoU and by hand in tests/test_region.py"
+_NO_SYMBOLIC_EDT = (
+    "needs a Euclidean distance transform of the target: checked by hand and against MONAI in tests/test_region.py"
+)
 
 
 LOSSES: tuple[LossSpec, ...] = (
@@ -343,6 +407,123 @@ LOSSES: tuple[LossSpec, ...] = (
         generate=partial(_regression_inputs, has_weight=False),
         symbolic_name="CHARBONNIER",
         differentiable=("input", "target"),
+    ),
+    LossSpec(
+        name="dice_loss",
+        function=dice_loss,
+        module=DiceLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=False),
+        symbolic_name="DICE",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="jaccard_loss",
+        function=jaccard_loss,
+        module=JaccardLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=False),
+        symbolic_name="JACCARD",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="tversky_loss",
+        function=tversky_loss,
+        module=TverskyLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=False),
+        symbolic_name="TVERSKY",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="focal_tversky_loss",
+        function=focal_tversky_loss,
+        module=FocalTverskyLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=False),
+        symbolic_name=None,
+        no_symbolic="tversky ** gamma: sympy does not prove identities under a symbolic power in reasonable "
+        "time; tests/test_region.py checks it against TVERSKY's oracle raised to gamma",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="dice_bce_loss",
+        function=dice_bce_loss,
+        module=DiceBCELoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=False),
+        symbolic_name="DICE_BCE",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="combo_loss",
+        function=combo_loss,
+        module=ComboLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=False),
+        symbolic_name="COMBO",
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="lovasz_hinge",
+        function=lovasz_hinge,
+        module=LovaszHingeLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=True),
+        symbolic_name=None,
+        no_symbolic=_NO_SYMBOLIC_SORT,
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="lovasz_softmax",
+        function=lovasz_softmax,
+        module=LovaszSoftmaxLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=_region_class_inputs,
+        symbolic_name=None,
+        no_symbolic=_NO_SYMBOLIC_SORT,
+        differentiable=("input", "weight"),
+        region_classes=True,
+    ),
+    LossSpec(
+        name="boundary_loss",
+        function=boundary_loss,
+        module=BoundaryLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=True),
+        symbolic_name=None,
+        no_symbolic=_NO_SYMBOLIC_EDT,
+        differentiable=("input", "weight"),
+    ),
+    LossSpec(
+        name="hausdorff_dt_loss",
+        function=hausdorff_dt_loss,
+        module=HausdorffDTLoss,
+        torch_function=None,
+        domain="logits",
+        target="region",
+        generate=partial(_region_inputs, hard=True),
+        symbolic_name=None,
+        no_symbolic=_NO_SYMBOLIC_EDT,
+        differentiable=("input", "weight"),
     ),
 )
 

@@ -65,6 +65,15 @@ __all__ = [
     "LOG_COSH",
     "QUANTILE",
     "CHARBONNIER",
+    "PIXELS",
+    "us",
+    "ts",
+    "s",
+    "DICE",
+    "JACCARD",
+    "TVERSKY",
+    "DICE_BCE",
+    "COMBO",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -398,4 +407,116 @@ CHARBONNIER = SymbolicLoss(
     defaults={"eps": 1e-3},
     grad_terms=(_r / sp.sqrt(_r**2 + eps**2),),
     stable=sp.sqrt(_r**2 + eps**2),  # as hypot(r, eps): r**2 is never formed
+)
+
+
+# -- region losses: one binary image of two pixels, as a closed form in its two logits ----------------
+#
+# The registry's region losses score a whole image, so their oracle is the loss of the smallest
+# image that shows every term: two pixels, logits u_0, u_1 and targets t_0, t_1 (soft or hard), with
+# the default per-image statistics. The textbook form uses p and 1 - p; the stable form, which the
+# implementation evaluates, writes 1 - index as non-negative terms over non-negative terms, with
+# 1 - p = sigmoid(-u). The gradient's terms are those of the quotient rule: at a background pixel
+# they have opposite signs, and their magnitudes are the scale a quotient can be computed to.
+
+PIXELS = 2
+us = sp.symbols(f"u_0:{PIXELS}", real=True)  #: the logits of the two pixels
+ts = sp.symbols(f"t_0:{PIXELS}", nonnegative=True)  #: their targets in [0, 1]
+s = sp.Symbol("s", nonnegative=True)  #: smooth
+a_fp = sp.Symbol("alpha", nonnegative=True)  #: Tversky: weight of false positives; Combo: of the CE
+b_fn = sp.Symbol("beta", nonnegative=True)  #: Tversky: weight of false negatives; Combo: of positives
+
+_ps = [sigmoid(u) for u in us]
+_tp = sum(p_ * t_ for p_, t_ in zip(_ps, ts, strict=True))
+_fp = sum(p_ * (1 - t_) for p_, t_ in zip(_ps, ts, strict=True))
+_fn_stable = sum(sigmoid(-u) * t_ for u, t_ in zip(us, ts, strict=True))
+
+
+def _quotient_terms(num: sp.Expr, den: sp.Expr, outer: sp.Expr = sp.S.One) -> tuple[tuple[sp.Expr, ...], ...]:
+    """Per logit: outer * num' / den and -outer * num den' / den**2."""
+    return tuple((outer * sp.diff(num, u) / den, -outer * num * sp.diff(den, u) / den**2) for u in us)
+
+
+def _tversky_forms(alpha: sp.Expr, beta: sp.Expr, smooth: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """1 - (TP + s) / (TP + alpha FP + beta FN + s) as written, and its numerator and denominator."""
+    fn = sum((1 - p_) * t_ for p_, t_ in zip(_ps, ts, strict=True))
+    textbook = 1 - (_tp + smooth) / (_tp + alpha * _fp + beta * fn + smooth)
+    num = alpha * _fp + beta * _fn_stable
+    return textbook, num, _tp + num + smooth
+
+
+_region_args: dict[str, Arg] = {"input": us, "target": ts}
+
+_dice_num = _fp + _fn_stable
+_dice_den = 2 * _tp + _fp + _fn_stable + s
+DICE = SymbolicLoss(
+    name="dice_loss",
+    expr=1 - (2 * _tp + s) / (sum(_ps) + sum(ts) + s),
+    args={**_region_args, "smooth": s},
+    defaults={"smooth": 1e-5},
+    grad_terms=_quotient_terms(_dice_num, _dice_den),
+    stable=_dice_num / _dice_den,
+)
+
+_jac_textbook, _jac_num, _jac_den = _tversky_forms(sp.S.One, sp.S.One, s)
+JACCARD = SymbolicLoss(
+    name="jaccard_loss",
+    expr=_jac_textbook,
+    args={**_region_args, "smooth": s},
+    defaults={"smooth": 1e-5},
+    grad_terms=_quotient_terms(_jac_num, _jac_den),
+    stable=_jac_num / _jac_den,
+)
+
+_tv_textbook, _tv_num, _tv_den = _tversky_forms(a_fp, b_fn, s)
+TVERSKY = SymbolicLoss(
+    name="tversky_loss",
+    expr=_tv_textbook,
+    args={**_region_args, "alpha": a_fp, "beta": b_fn, "smooth": s},
+    defaults={"alpha": 0.3, "beta": 0.7, "smooth": 1e-5},
+    grad_terms=_quotient_terms(_tv_num, _tv_den),
+    stable=_tv_num / _tv_den,
+)
+
+# focal_tversky_loss has no SymbolicLoss: sympy does not prove the identities of a quotient raised
+# to a symbolic power in reasonable time (tests/test_region.py checks it as tversky ** gamma against
+# TVERSKY's oracle instead).
+
+
+def _pixel_ce(weight_pos: sp.Expr, weight_neg: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple[tuple[sp.Expr, ...], ...]]:
+    """Mean over the two pixels of -[w+ t log p + w- (1 - t) log(1 - p)]: textbook, stable, gradient terms."""
+    textbook = -sum(
+        weight_pos * t_ * sp.log(p_) + weight_neg * (1 - t_) * sp.log(1 - p_) for p_, t_ in zip(_ps, ts, strict=True)
+    ) / PIXELS
+    stable = sum(
+        weight_pos * t_ * softplus(-u) + weight_neg * (1 - t_) * softplus(u) for u, t_ in zip(us, ts, strict=True)
+    ) / PIXELS
+    terms = tuple(
+        (weight_neg * (1 - t_) * sigmoid(u) / PIXELS, -weight_pos * t_ * sigmoid(-u) / PIXELS)
+        for u, t_ in zip(us, ts, strict=True)
+    )
+    return textbook, stable, terms
+
+
+_bce_textbook, _bce_stable, _bce_terms = _pixel_ce(sp.S.One, sp.S.One)
+DICE_BCE = SymbolicLoss(
+    name="dice_bce_loss",
+    expr=_bce_textbook + DICE.expr,
+    args={**_region_args, "smooth": s},
+    defaults={"smooth": 1e-5},
+    grad_terms=tuple(ce + dice for ce, dice in zip(_bce_terms, DICE.grad_terms, strict=True)),
+    stable=_bce_stable + DICE.stable,
+)
+
+_wce_textbook, _wce_stable, _wce_terms = _pixel_ce(b_fn, 1 - b_fn)
+COMBO = SymbolicLoss(
+    name="combo_loss",
+    expr=a_fp * _wce_textbook + (1 - a_fp) * DICE.expr,
+    args={**_region_args, "alpha": a_fp, "beta": b_fn, "smooth": s},
+    defaults={"alpha": 0.5, "beta": 0.5, "smooth": 1e-5},
+    grad_terms=tuple(
+        tuple(a_fp * term for term in ce) + tuple((1 - a_fp) * term for term in dice)
+        for ce, dice in zip(_wce_terms, DICE.grad_terms, strict=True)
+    ),
+    stable=a_fp * _wce_stable + (1 - a_fp) * DICE.stable,
 )

@@ -46,9 +46,11 @@ CLASS_WEIGHTS = [None, (1.0, 2.0, 0.5)]
 SOFTMAX_FOCAL_SETTINGS = [(None, 2.0), ((1.0, 2.0, 0.5), 0.5), ((1.0, 2.0, 0.5), 1.5)]
 
 
-# region losses: a binary image of two pixels; the first logit runs over LOGITS, the second over a
+# region losses: a binary image of two pixels; the first logit runs over REGION_LOGITS, the second over a
 # few partners, the targets are hard (empty, full, mixed) and soft
-REGION_PARTNERS = [-20.0, -0.5, 0.0, 3.0, 1e4]
+REGION_PARTNERS = [-20.0, -0.5, 0.0, 3.0, 40.0]
+_region_logits = [0.0, 1e-3, 0.5, 2, 10, 20, 36.7, 100, 1e3, 1e4]
+REGION_LOGITS = sorted({float(np.float32(s * v)) for v in _region_logits for s in (1, -1)})
 REGION_TARGETS = [(1.0, 0.0), (0.0, 0.0), (1.0, 1.0), (0.25, 0.7)]
 NO_SYMBOLIC = [s for s in LOSSES if s.symbolic_name is None]
 
@@ -89,6 +91,8 @@ def oracle_grid(name: str, weight=None):
     """(arguments, exact result) over the adversarial grid."""
     spec = get(name)
     inputs, targets = (PREDICTIONS, REGRESSION_TARGETS) if spec.domain == "predictions" else (LOGITS, TARGETS)
+    if spec.target == "region":
+        inputs = REGION_LOGITS
     return [(pt, spec.symbolic.oracle(**pt)) for pt in grid_points(spec, inputs, targets, weight=weight)]
 
 
