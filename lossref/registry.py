@@ -20,6 +20,7 @@ Examples:
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence
@@ -237,13 +238,17 @@ def _region_inputs(
     shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, hard: bool
 ) -> LossInputs:
     """Binary segmentation: logits (N, *) and a target of that shape - 0/1 labels (about 40%
-    foreground), or with ``hard=False`` half of them soft - about 1 in 8 pixels ``ignore_index``
-    (-100); ``weighted``: a class weight of shape (1,)."""
+    foreground; with ``hard``, every image of two or more pixels has both foreground and background,
+    where distance maps are defined by distances) or with ``hard=False`` half of them soft;
+    ``weighted``: a class weight of shape (1,). No ``ignore_index`` pixels, so that the benchmark's
+    peers (MONAI, kornia) compute the same numbers; tests/test_region*.py test ``ignore_index``."""
     logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
     target = (torch.rand(shape, generator=g) < 0.4).to(dtype)
+    if hard and len(shape) > 1 and math.prod(shape[1:]) > 1:
+        flat = target.view(shape[0], math.prod(shape[1:]))
+        flat[:, 0], flat[:, -1] = 1.0, 0.0
     if not hard:
         target = torch.where(torch.rand(shape, generator=g) < 0.5, torch.rand(shape, generator=g, dtype=dtype), target)
-    target = torch.where(torch.rand(shape, generator=g) < 0.125, -100.0, target).to(dtype)
     options = {"weight": 0.5 + 2 * torch.rand(1, generator=g, dtype=dtype)} if weighted else {}
     return LossInputs(logits, target, options)
 
@@ -251,10 +256,14 @@ def _region_inputs(
 def _region_class_inputs(
     shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
 ) -> LossInputs:
-    """Multi-class segmentation: logits (N, C, *), class indices (N, *) with about 1 in 8 ignored;
+    """Multi-class segmentation: logits (N, C, *), class indices (N, *), none ignored (as above);
     ``weighted``: a positive class weight (C,). A 1-d shape (C,) - no batch, which region losses
     reject - still gives tensors, for the checks of argument types."""
-    return _class_inputs(shape, g, dtype, weighted, log_probs=False)
+    c = shape[0] if len(shape) == 1 else shape[1]
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    target = torch.randint(0, c, () if len(shape) == 1 else shape[:1] + shape[2:], generator=g)
+    options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
+    return LossInputs(logits, target, options)
 
 
 _NO_SYMBOLIC_SORT = "sorts the errors: piecewise linear, checked against 1 - IoU and by hand in tests/test_region.py"
