@@ -29,6 +29,8 @@ from lossref.registry import LOSSES, LossInputs, LossSpec, get
 # elements per input for elementwise losses; (N, C[, H, W]) shapes for class losses
 ELEMENTWISE_SIZES = [64_000, 4_000_000]
 CLASS_SHAPES = [(8192, 1000), (16, 21, 64, 64)]
+# region losses: 8 images, 4 classes (or 4 x 256 x 256 pixels of one binary mask), 256 x 256
+REGION_SHAPES = [(8, 4, 256, 256)]
 
 
 def _torchvision_focal(x, y, alpha=0.25, gamma=2.0):
@@ -55,6 +57,52 @@ FORMULAS: dict[str, Callable] = {
 }
 
 
+def _region_peers(name: str) -> dict[str, Callable]:
+    """MONAI's and kornia's equivalents of the region losses, at lossref's defaults and binary mode
+    (per image, smooth 1e-5; (N, *) logits given to MONAI as (N, 1, *)), and the formula of the
+    boundary and Hausdorff losses, which no library has with lossref's distance maps (MONAI's
+    HausdorffDTLoss scores empty masks differently)."""
+    from kornia.losses import lovasz_hinge_loss, lovasz_softmax_loss
+    from monai.losses import DiceCELoss, DiceLoss, TverskyLoss
+
+    from lossref import signed_distance_map
+
+    def channel(f: Callable) -> Callable:
+        return lambda x, y: f(x[:, None], y[:, None])
+
+    def boundary(x, y):
+        return (signed_distance_map(y) * (torch.sigmoid(x) - y)).mean()
+
+    def hausdorff(x, y):
+        p = torch.sigmoid(x)
+        d_pred = signed_distance_map((p.detach() > 0.5).to(x.dtype)).abs()
+        return ((p - y) ** 2 * (d_pred**2 + signed_distance_map(y).abs() ** 2)).mean()
+
+    tversky = TverskyLoss(alpha=0.3, beta=0.7, sigmoid=True, reduction="none")
+    table: dict[str, dict[str, Callable]] = {
+        "dice_loss": {"MONAI": channel(DiceLoss(sigmoid=True))},
+        "jaccard_loss": {"MONAI": channel(DiceLoss(sigmoid=True, jaccard=True, smooth_nr=0, smooth_dr=0))},
+        "tversky_loss": {"MONAI": channel(TverskyLoss(alpha=0.3, beta=0.7, sigmoid=True))},
+        "focal_tversky_loss": {"MONAI ** 0.75": channel(lambda x, y: (tversky(x, y) ** 0.75).mean())},
+        "dice_bce_loss": {"MONAI": channel(DiceCELoss(sigmoid=True))},
+        "combo_loss": {
+            "MONAI + torch": channel(
+                lambda x, y: 0.25 * F.binary_cross_entropy_with_logits(x, y) + 0.5 * DiceLoss(sigmoid=True)(x, y)
+            )
+        },
+        # kornia takes (B, C, H, W): every image's pixels as one row
+        "lovasz_hinge": {
+            "kornia": lambda x, y: lovasz_hinge_loss(x.reshape(len(x), 1, 1, -1), y.reshape(len(y), 1, -1).long())
+        },
+        "lovasz_softmax": {
+            "kornia": lambda x, y: lovasz_softmax_loss(x.reshape(*x.shape[:2], 1, -1), y.reshape(len(y), 1, -1))
+        },
+        "boundary_loss": {"formula": boundary},
+        "hausdorff_dt_loss": {"formula": hausdorff},
+    }
+    return table.get(name, {})
+
+
 def peers(spec: LossSpec) -> dict[str, Callable]:
     """Implementations to compare with, computing the same loss with reduction='mean'."""
     found: dict[str, Callable] = {}
@@ -62,6 +110,8 @@ def peers(spec: LossSpec) -> dict[str, Callable]:
         found["torch"] = spec.torch_function
     if spec.name in FORMULAS:
         found["formula"] = FORMULAS[spec.name]
+    if spec.target == "region":
+        found.update(_region_peers(spec.name))
     if spec.name == "log_cosh_loss":  # what blog posts write; overflows to inf beyond |r| ~ 89 in float32
         found["naive log(cosh)"] = lambda x, y: torch.log(torch.cosh(x - y)).mean()
     if spec.name == "sigmoid_focal_loss":
@@ -163,6 +213,8 @@ def _job(args: tuple[str, tuple[int, ...], str, float, bool, int]) -> list[Measu
 def shapes(spec: LossSpec) -> list[tuple[int, ...]]:
     if spec.target == "class indices":
         return CLASS_SHAPES
+    if spec.target == "region":
+        return REGION_SHAPES
     return [(n // 1000, 1000) for n in ELEMENTWISE_SIZES]
 
 
