@@ -81,8 +81,8 @@ As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Optional
 
 import torch
 import torch.nn.functional as F
@@ -107,16 +107,41 @@ LOG_FLOOR = -100.0
 
 @dataclass
 class Region:
-    """Canonical tensors of shape (N, C', S), S the flattened spatial size; ignored pixels hold 0."""
+    """Canonical tensors of shape (N, C', S), S the flattened spatial size; ignored pixels hold 0.
 
-    p: Tensor  #: probabilities
-    q: Tensor  #: 1 - p, accurate
+    ``p`` and ``q`` are formed on first use (a loss that needs neither, or that reads the logits
+    directly, never pays for them)."""
+
     t: Tensor  #: targets in [0, 1]
     valid: Tensor  #: 1 where the pixel counts, 0 where it is ignored (broadcasts to p)
     spatial: tuple[int, ...]  #: the spatial shape, for distance maps
     classes: slice  #: the included channels of the input (for weight and distance maps)
     log_p: Optional[Tensor] = None  #: log p, with ``need_logs``
     log_q: Optional[Tensor] = None  #: log(1 - p), with ``need_logs``
+    #: no pixel is ignored (``valid`` is all ones, and multiplying by it can be skipped)
+    all_valid: bool = False
+    #: the canonical logits when p = sigmoid(logits) and no pixel is ignored, else None
+    logits: Optional[Tensor] = None
+    make_p: Optional[Callable[[], Tensor]] = field(default=None, repr=False)
+    make_q: Optional[Callable[[], Tensor]] = field(default=None, repr=False)
+    _p: Optional[Tensor] = field(default=None, repr=False)
+    _q: Optional[Tensor] = field(default=None, repr=False)
+
+    @property
+    def p(self) -> Tensor:
+        """probabilities"""
+        if self._p is None:
+            assert self.make_p is not None
+            self._p = self.make_p()
+        return self._p
+
+    @property
+    def q(self) -> Tensor:
+        """1 - p, accurate"""
+        if self._q is None:
+            assert self.make_q is not None
+            self._q = self.make_q()
+        return self._q
 
 
 def check_mode(mode: str) -> None:
@@ -129,13 +154,20 @@ def check_smooth(smooth: float) -> None:
         raise ValueError(f"smooth must be >= 0, got {smooth}")
 
 
-def _check_values(t: Tensor, name: str, ignore_index: Optional[int], hint: str) -> None:
-    """Values in [0, 1], or equal to ignore_index. NaN fails. Reads the data (synchronises a GPU)."""
+def _check_values(t: Tensor, name: str, ignore_index: Optional[int], hint: str) -> bool:
+    """Values in [0, 1], or equal to ignore_index. NaN fails. Reads the data (synchronises a GPU).
+    Returns whether every value is in [0, 1] (one min/max pass; then no value can be an
+    ignore_index outside [0, 1])."""
+    if t.numel() == 0:
+        return True
+    lo, hi = torch.aminmax(t)
+    if bool((lo >= 0) & (hi <= 1)):  # NaN fails this and goes to the full check
+        return True
     ok = (t >= 0) & (t <= 1)
     if ignore_index is not None:
         ok |= t == ignore_index
-    if t.numel() == 0 or bool(ok.all()):
-        return
+    if bool(ok.all()):
+        return False
     bad = ~ok
     raise ValueError(
         f"{name} must hold values in [0, 1]{hint}, but {int(bad.sum())} of {t.numel()} elements do not "
@@ -254,8 +286,9 @@ def prepare(
             raise ValueError(f"include_background=False leaves no class of input with C = {c} channels")
     if not from_logits:
         _check_values(input, "input", None, " with from_logits=False (probabilities; for logits pass from_logits=True)")
+    in_unit = False
     if mode != "multiclass":
-        _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
+        in_unit = _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
         if hard_target is not None:
             soft = (target > 0) & (target < 1)
             if bool(soft.any()):
@@ -267,31 +300,6 @@ def prepare(
     x = _channels_first(input, mode)
     n, spatial = x.shape[0], tuple(x.shape[2:])
     dtype = input.dtype
-    log_p = log_q = None
-    if mode == "multiclass":
-        keep = target != ignore_index
-        index = torch.where(keep, target, 0).long()
-        valid = keep.unsqueeze(1).to(dtype)
-        t = F.one_hot(index, c).movedim(-1, 1).to(dtype) * valid  # an ignored pixel is no class's
-        if from_logits:
-            log_p = torch.log_softmax(x, 1)
-            log_q = _log1m_softmax(log_p)
-            p, q = log_p.exp(), log_q.exp()
-        else:
-            p, q = x, 1 - x
-    else:
-        tt = _channels_first(target, mode)
-        keep = tt != ignore_index
-        t = torch.where(keep, tt, 0.0)
-        valid = keep.to(dtype)
-        if from_logits:
-            p, q = _SigmoidPair.apply(x)
-            if need_logs:
-                log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
-        else:
-            p, q = x, 1 - x
-    if need_logs and not from_logits:
-        log_p, log_q = _safe_log(p), _safe_log(q)
     classes = slice(0 if include_background else 1, None)
     size = math.prod(spatial)
 
@@ -299,21 +307,120 @@ def prepare(
         v = v if v.shape[1] == 1 else v[:, classes]
         return v.reshape(n, v.shape[1], size)
 
-    valid_c = canon(valid)
-    region = Region(
-        p=canon(p) * valid_c, q=canon(q) * valid_c, t=canon(t), valid=valid_c, spatial=spatial, classes=classes
-    )
+    log_p = log_q = None
+    make_p: Optional[Callable[[], Tensor]] = None
+    make_q: Optional[Callable[[], Tensor]] = None
+    if mode == "multiclass":
+        if target.numel() == 0:
+            any_ignored = False
+        elif 0 <= ignore_index < c:  # a class index: its pixels are left out
+            any_ignored = bool((target == ignore_index).any())
+        else:  # the check passed: every value is in [0, C) or is ignore_index, outside it
+            any_ignored = bool(target.min() < 0) if ignore_index < 0 else bool(target.max() >= c)
+        if any_ignored:
+            keep = target != ignore_index
+            index = torch.where(keep, target, 0).long()
+            valid = keep.unsqueeze(1).to(dtype)
+            t = F.one_hot(index, c).movedim(-1, 1).to(dtype) * valid  # an ignored pixel is no class's
+        else:
+            t = torch.zeros(x.shape, dtype=dtype, device=x.device).scatter_(1, target.long().unsqueeze(1), 1.0)
+        if from_logits:
+            if need_logs:
+                log_p = torch.log_softmax(x, 1)
+                log_q = _log1m_softmax(log_p)
+                p_full, q_full = log_p.exp(), log_q.exp()
+                make_p, make_q = (lambda: p_full), (lambda: q_full)
+            else:  # q (the costlier one) only if a loss asks for it
+                make_p = lambda: torch.softmax(x, 1)  # noqa: E731
+                make_q = lambda: _log1m_softmax(torch.log_softmax(x, 1)).exp()  # noqa: E731
+        else:
+            make_p, make_q = (lambda: x), (lambda: 1 - x)
+    else:
+        tt = _channels_first(target, mode)
+        any_ignored = not (in_unit and not 0 <= ignore_index <= 1) and bool((tt == ignore_index).any())
+        if any_ignored:
+            keep = tt != ignore_index
+            t = torch.where(keep, tt, 0.0)
+            valid = keep.to(dtype)
+        else:
+            t = tt
+        if from_logits:
+            pair: list[tuple[Tensor, Tensor]] = []
+
+            def sigmoid_pair() -> tuple[Tensor, Tensor]:
+                if not pair:
+                    pair.append(_SigmoidPair.apply(x))
+                return pair[0]
+
+            make_p, make_q = (lambda: sigmoid_pair()[0]), (lambda: sigmoid_pair()[1])
+            if need_logs:
+                log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
+        else:
+            make_p, make_q = (lambda: x), (lambda: 1 - x)
+    if need_logs and not from_logits:
+        assert make_p is not None and make_q is not None
+        log_p, log_q = _safe_log(make_p()), _safe_log(make_q())
+
+    assert make_p is not None and make_q is not None
+    raw_p, raw_q = make_p, make_q
+    if any_ignored:
+        valid_c = canon(valid)
+        region = Region(t=canon(t), valid=valid_c, spatial=spatial, classes=classes)
+        region.make_p = lambda: canon(raw_p()) * valid_c
+        region.make_q = lambda: canon(raw_q()) * valid_c
+    else:
+        t_c = canon(t)
+        ones = torch.ones((), dtype=dtype, device=x.device).expand(t_c.shape)
+        region = Region(t=t_c, valid=ones, spatial=spatial, classes=classes, all_valid=True)
+        region.make_p = lambda: canon(raw_p())
+        region.make_q = lambda: canon(raw_q())
+        if from_logits and mode != "multiclass":
+            region.logits = canon(x)
     if need_logs:
         assert log_p is not None and log_q is not None
         region.log_p, region.log_q = canon(log_p), canon(log_q)
     return region
 
 
+class _SigmoidConfusion(torch.autograd.Function):
+    """TP, FP, FN of p = sigmoid(x) against t (no pixel ignored), each (N, C'), for logits x (N, C', S).
+
+    The forward forms p and q = sigmoid(-x) in one buffer and the four sums p t, p (1 - t), q t,
+    q (1 - t) per row as one small matrix product (still non-negative terms only); the backward is
+    p q (dFP + (dTP - dFP - dFN) t), three passes, instead of autograd's chain through the products.
+    With create_graph the backward is that formula in differentiable torch code."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        pq = torch.empty(*x.shape[:-1], 2, x.shape[-1], dtype=x.dtype, device=x.device)
+        torch.sigmoid(x, out=pq[..., 0, :])
+        torch.sigmoid(x.neg(), out=pq[..., 1, :])
+        tu = torch.empty_like(pq)
+        tu[..., 0, :].copy_(t)
+        torch.sub(1, t, out=tu[..., 1, :])
+        stats = torch.matmul(pq, tu.transpose(-1, -2))  # [[TP, FP], [FN, TN]]
+        ctx.save_for_backward(x, t, pq)
+        return stats[..., 0, 0], stats[..., 0, 1], stats[..., 1, 0]
+
+    @staticmethod
+    def backward(ctx, d_tp: Tensor, d_fp: Tensor, d_fn: Tensor) -> tuple[Optional[Tensor], None]:
+        x, t, pq = ctx.saved_tensors
+        a, b = d_fp.unsqueeze(-1), (d_tp - d_fp - d_fn).unsqueeze(-1)
+        if torch.is_grad_enabled():  # create_graph: the same derivative, differentiable
+            p, q = _SigmoidPair.apply(x)
+            return (a + b * t) * p * q, None
+        grad = torch.addcmul(a, t, b)
+        return grad.mul_(pq[..., 0, :]).mul_(pq[..., 1, :]), None
+
+
 def confusion(region: Region, per_image: bool) -> tuple[Tensor, Tensor, Tensor]:
     """TP, FP, FN per (image, class), or per class summed over the batch. Non-negative terms only."""
-    tp = (region.p * region.t).sum(-1)
-    fp = (region.p * (1 - region.t)).sum(-1)
-    fn = (region.q * region.t).sum(-1)
+    if region.logits is not None and not region.t.requires_grad:  # one fused pass, same sums
+        tp, fp, fn = _SigmoidConfusion.apply(region.logits, region.t)
+    else:
+        tp = (region.p * region.t).sum(-1)
+        fp = (region.p * (1 - region.t)).sum(-1)
+        fn = (region.q * region.t).sum(-1)
     if not per_image:
         tp, fp, fn = tp.sum(0), fp.sum(0), fn.sum(0)
     return tp, fp, fn
@@ -327,8 +434,12 @@ def ratio(num: Tensor, den: Tensor) -> Tensor:
 
 def pixel_mean(values: Tensor, region: Region, per_image: bool) -> Tensor:
     """Mean over the counted pixels of each (image, class) of a (N, C', S) tensor; 0 if none count."""
-    valid = region.valid.expand_as(values)
-    total, count = (values * valid).sum(-1), valid.sum(-1)
+    if region.all_valid:
+        total = values.sum(-1)
+        count = torch.full_like(total, values.shape[-1])
+    else:
+        valid = region.valid.expand_as(values)
+        total, count = (values * valid).sum(-1), valid.sum(-1)
     if not per_image:
         total, count = total.sum(0), count.sum(0)
     return ratio(total, count)

@@ -102,7 +102,9 @@ def lovasz_hinge(
         input, target, mode, True, ignore_index, include_background, weight, hard_target="lovasz_hinge"
     )
     x = canonical_input(input, mode, region)
-    errors = (1 - x * (2 * region.t - 1)) * region.valid
+    errors = 1 - x * (2 * region.t - 1)
+    if not region.all_valid:
+        errors = errors * region.valid
     return reduce_region(_extension(errors, region, per_image, hinge=True), weight, region, reduction)
 
 
