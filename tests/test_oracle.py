@@ -137,13 +137,14 @@ def shift_limit(spec, pt, dtype):
     return (1 + pt.get("gamma", 0.0)) * gap * 2.0**-24
 
 
-def assert_matches_oracle(spec, dtype, grid):
-    """Every value and gradient component within TOL (plus the documented float32 shift limit)."""
+def assert_matches_oracle(spec, dtype, grid, with_shift_limit=False):
+    """Every value and gradient component within TOL; ``with_shift_limit`` adds the documented float32
+    shift limit of softmax losses (the dense random grid, whose large logit gaps reach it)."""
     values, grads = run_lossref(spec, dtype, [pt for pt, _ in grid])
     floor = mpmath.mpf(torch.finfo(dtype).tiny) / TOL[dtype]
     worst_value = worst_grad = (0, None)  # error / allowed error
     for (pt, exact), value, grad in zip(grid, values, grads, strict=True):
-        allowed = TOL[dtype] + shift_limit(spec, pt, dtype)
+        allowed = TOL[dtype] + (shift_limit(spec, pt, dtype) if with_shift_limit else 0.0)
         err = relative_error(value, exact.value, exact.value, floor) / allowed
         worst_value = max(worst_value, (err, pt), key=lambda e: e[0])
         exact_grad = exact.grad if isinstance(exact.grad, list) else [exact.grad]
@@ -157,8 +158,13 @@ def assert_matches_oracle(spec, dtype, grid):
 
 @pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-def test_value_and_gradient_match_oracle(spec, dtype):
+def test_value_and_gradient_match_oracle(spec, dtype, request):
     with_symbolic(spec)
+    if (spec.name, dtype) == ("softmax_focal_loss", torch.float32):
+        # the shift limit (see shift_limit): gradient 1.08e-6 at (1e-6, -20, 0), target 0, gamma 2,
+        # where the rounding of -20 - 1e-6 alone costs 9.7e-7; the dense grid checks the limit itself
+        limit = pytest.mark.xfail(strict=True, raises=AssertionError, reason="float32 shift limit")
+        request.applymarker(limit)
     # one call per class-weight vector, or per focal (alpha, gamma)
     variants = {"class indices": CLASS_WEIGHTS}.get(spec.target, [None])
     if spec.name == "sigmoid_focal_loss":
@@ -186,7 +192,8 @@ def test_dense_random_grid_matches_oracle(spec, dtype):
     for weight in variants.get(spec.name, [None]):
         first = logits[:100] if spec.target == "region" else logits  # x 20 partners and targets
         points = grid_points(spec, first, targets, [1.0, 2.5], rows=rows, weight=weight)
-        assert_matches_oracle(spec, dtype, [(pt, spec.symbolic.oracle(**pt)) for pt in points])
+        grid = [(pt, spec.symbolic.oracle(**pt)) for pt in points]
+        assert_matches_oracle(spec, dtype, grid, with_shift_limit=True)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
