@@ -116,16 +116,17 @@ class Region:
     valid: Tensor  #: 1 where the pixel counts, 0 where it is ignored (broadcasts to p)
     spatial: tuple[int, ...]  #: the spatial shape, for distance maps
     classes: slice  #: the included channels of the input (for weight and distance maps)
-    log_p: Optional[Tensor] = None  #: log p, with ``need_logs``
-    log_q: Optional[Tensor] = None  #: log(1 - p), with ``need_logs``
     #: no pixel is ignored (``valid`` is all ones, and multiplying by it can be skipped)
     all_valid: bool = False
     #: the canonical logits when p = sigmoid(logits) and no pixel is ignored, else None
     logits: Optional[Tensor] = None
     make_p: Optional[Callable[[], Tensor]] = field(default=None, repr=False)
     make_q: Optional[Callable[[], Tensor]] = field(default=None, repr=False)
+    #: (log p, log(1 - p)), with ``need_logs``
+    make_logs: Optional[Callable[[], tuple[Tensor, Tensor]]] = field(default=None, repr=False)
     _p: Optional[Tensor] = field(default=None, repr=False)
     _q: Optional[Tensor] = field(default=None, repr=False)
+    _logs: Optional[tuple[Tensor, Tensor]] = field(default=None, repr=False)
 
     @property
     def p(self) -> Tensor:
@@ -142,6 +143,23 @@ class Region:
             assert self.make_q is not None
             self._q = self.make_q()
         return self._q
+
+    @property
+    def log_p(self) -> Tensor:
+        """log p (``prepare(..., need_logs=True)``)"""
+        return self._get_logs()[0]
+
+    @property
+    def log_q(self) -> Tensor:
+        """log(1 - p), accurate (``prepare(..., need_logs=True)``)"""
+        return self._get_logs()[1]
+
+    def _get_logs(self) -> tuple[Tensor, Tensor]:
+        if self._logs is None:
+            if self.make_logs is None:
+                raise RuntimeError("the logs of a Region need prepare(..., need_logs=True)")
+            self._logs = self.make_logs()
+        return self._logs
 
 
 def check_mode(mode: str) -> None:
@@ -285,7 +303,9 @@ def prepare(
         if c < 2:
             raise ValueError(f"include_background=False leaves no class of input with C = {c} channels")
     if not from_logits:
-        _check_values(input, "input", None, " with from_logits=False (probabilities; for logits pass from_logits=True)")
+        _check_values(
+            input, "input", None, " with from_logits=False (probabilities; for logits pass from_logits=True)"
+        )
     in_unit = False
     if mode != "multiclass":
         in_unit = _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
@@ -307,7 +327,7 @@ def prepare(
         v = v if v.shape[1] == 1 else v[:, classes]
         return v.reshape(n, v.shape[1], size)
 
-    log_p = log_q = None
+    make_logs: Optional[Callable[[], tuple[Tensor, Tensor]]] = None
     make_p: Optional[Callable[[], Tensor]] = None
     make_q: Optional[Callable[[], Tensor]] = None
     if mode == "multiclass":
@@ -323,13 +343,16 @@ def prepare(
             valid = keep.unsqueeze(1).to(dtype)
             t = F.one_hot(index, c).movedim(-1, 1).to(dtype) * valid  # an ignored pixel is no class's
         else:
-            t = torch.zeros(x.shape, dtype=dtype, device=x.device).scatter_(1, target.long().unsqueeze(1), 1.0)
+            t = torch.zeros(x.shape, dtype=dtype, device=x.device).scatter_(
+                1, target.long().unsqueeze(1), 1.0
+            )
         if from_logits:
             if need_logs:
                 log_p = torch.log_softmax(x, 1)
                 log_q = _log1m_softmax(log_p)
                 p_full, q_full = log_p.exp(), log_q.exp()
                 make_p, make_q = (lambda: p_full), (lambda: q_full)
+                make_logs = lambda: (log_p, log_q)  # noqa: E731
             else:  # q (the costlier one) only if a loss asks for it
                 make_p = lambda: torch.softmax(x, 1)  # noqa: E731
                 make_q = lambda: _log1m_softmax(torch.log_softmax(x, 1)).exp()  # noqa: E731
@@ -353,13 +376,12 @@ def prepare(
                 return pair[0]
 
             make_p, make_q = (lambda: sigmoid_pair()[0]), (lambda: sigmoid_pair()[1])
-            if need_logs:
-                log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
+            make_logs = lambda: (F.logsigmoid(x), F.logsigmoid(-x))  # noqa: E731
         else:
             make_p, make_q = (lambda: x), (lambda: 1 - x)
-    if need_logs and not from_logits:
-        assert make_p is not None and make_q is not None
-        log_p, log_q = _safe_log(make_p()), _safe_log(make_q())
+    if not from_logits:
+        probs, complement = make_p, make_q
+        make_logs = lambda: (_safe_log(probs()), _safe_log(complement()))  # noqa: E731
 
     assert make_p is not None and make_q is not None
     raw_p, raw_q = make_p, make_q
@@ -376,54 +398,95 @@ def prepare(
         region.make_q = lambda: canon(raw_q())
         if from_logits and mode != "multiclass":
             region.logits = canon(x)
-    if need_logs:
-        assert log_p is not None and log_q is not None
-        region.log_p, region.log_q = canon(log_p), canon(log_q)
+    if need_logs:  # formed on first use: BCE of sigmoid logits has a fused path that needs no logs
+        assert make_logs is not None
+        raw_logs = make_logs
+
+        def canonical_logs() -> tuple[Tensor, Tensor]:
+            log_p, log_q = raw_logs()
+            return canon(log_p), canon(log_q)
+
+        region.make_logs = canonical_logs
     return region
 
 
 class _SigmoidConfusion(torch.autograd.Function):
-    """TP, FP, FN of p = sigmoid(x) against t (no pixel ignored), each (N, C'), for logits x (N, C', S).
+    """TP, FP, FN of p = sigmoid(x) against t (no pixel ignored), each (N, C'), for logits x (N, C', S);
+    with ``with_ce`` also the cross-entropy sums POS = sum t (-log p) and NEG = sum (1 - t)(-log(1 - p)).
 
-    The forward forms p and q = sigmoid(-x) in one buffer and the four sums p t, p (1 - t), q t,
-    q (1 - t) per row as one small matrix product (still non-negative terms only); the backward is
-    p q (dFP + (dTP - dFP - dFN) t), three passes, instead of autograd's chain through the products.
-    With create_graph the backward is that formula in differentiable torch code."""
+    The forward forms p and q = sigmoid(-x) in one buffer (and -log p = softplus(-x),
+    -log q = softplus(x) in another) and all the sums per row as one small matrix product against
+    [t, 1 - t]: every sum is of non-negative terms. The backward is the derivative
+
+        p q (dFP + (dTP - dFP - dFN) t) + dNEG (1 - t) p - dPOS t q,
+
+    instead of autograd's chain through the products. With create_graph it is that formula in
+    differentiable torch code."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        pq = torch.empty(*x.shape[:-1], 2, x.shape[-1], dtype=x.dtype, device=x.device)
-        torch.sigmoid(x, out=pq[..., 0, :])
-        torch.sigmoid(x.neg(), out=pq[..., 1, :])
-        tu = torch.empty_like(pq)
+    def forward(ctx, x: Tensor, t: Tensor, with_ce: bool) -> tuple[Tensor, ...]:
+        rows = 4 if with_ce else 2
+        buf = torch.empty(*x.shape[:-1], rows, x.shape[-1], dtype=x.dtype, device=x.device)
+        p, q = buf[..., 0, :], buf[..., 1, :]
+        torch.neg(x, out=q)
+        if with_ce:
+            torch.ops.aten.softplus.out(q, 1, 20, out=buf[..., 2, :])  # -log p
+            torch.ops.aten.softplus.out(x, 1, 20, out=buf[..., 3, :])  # -log q
+        q.sigmoid_()
+        torch.sigmoid(x, out=p)
+        tu = torch.empty(*x.shape[:-1], 2, x.shape[-1], dtype=x.dtype, device=x.device)
         tu[..., 0, :].copy_(t)
         torch.sub(1, t, out=tu[..., 1, :])
-        stats = torch.matmul(pq, tu.transpose(-1, -2))  # [[TP, FP], [FN, TN]]
-        ctx.save_for_backward(x, t, pq)
-        return stats[..., 0, 0], stats[..., 0, 1], stats[..., 1, 0]
+        stats = torch.matmul(buf, tu.transpose(-1, -2))  # rows p, q, -log p, -log q; columns t, 1 - t
+        ctx.with_ce = with_ce
+        ctx.save_for_backward(x, t, buf[..., :2, :])
+        tp_fp_fn = stats[..., 0, 0], stats[..., 0, 1], stats[..., 1, 0]
+        return (*tp_fp_fn, stats[..., 2, 0], stats[..., 3, 1]) if with_ce else tp_fp_fn
 
     @staticmethod
-    def backward(ctx, d_tp: Tensor, d_fp: Tensor, d_fn: Tensor) -> tuple[Optional[Tensor], None]:
+    def backward(
+        ctx, d_tp: Tensor, d_fp: Tensor, d_fn: Tensor, *d_ce: Tensor
+    ) -> tuple[Optional[Tensor], None, None]:
         x, t, pq = ctx.saved_tensors
         a, b = d_fp.unsqueeze(-1), (d_tp - d_fp - d_fn).unsqueeze(-1)
         if torch.is_grad_enabled():  # create_graph: the same derivative, differentiable
             p, q = _SigmoidPair.apply(x)
-            return (a + b * t) * p * q, None
-        grad = torch.addcmul(a, t, b)
-        return grad.mul_(pq[..., 0, :]).mul_(pq[..., 1, :]), None
+            grad = (a + b * t) * p * q
+            if ctx.with_ce:
+                grad = grad + d_ce[1].unsqueeze(-1) * (1 - t) * p - d_ce[0].unsqueeze(-1) * t * q
+            return grad, None, None
+        p, q = pq[..., 0, :], pq[..., 1, :]
+        grad = torch.addcmul(a, t, b).mul_(p).mul_(q)
+        if ctx.with_ce:
+            d_pos, d_neg = d_ce[0].unsqueeze(-1), d_ce[1].unsqueeze(-1)
+            grad.addcmul_(torch.rsub(t, 1).mul_(d_neg), p).addcmul_(t * d_pos, q, value=-1)
+        return grad, None, None
 
 
-def confusion(region: Region, per_image: bool) -> tuple[Tensor, Tensor, Tensor]:
-    """TP, FP, FN per (image, class), or per class summed over the batch. Non-negative terms only."""
+def confusion(region: Region, per_image: bool, with_ce: bool = False) -> tuple[Tensor, ...]:
+    """TP, FP, FN per (image, class), or per class summed over the batch; with ``with_ce`` also
+    POS = sum t (-log p) and NEG = sum (1 - t)(-log(1 - p)) over the counted pixels (needs
+    ``prepare(..., need_logs=True)``). Non-negative terms only."""
     if region.logits is not None and not region.t.requires_grad:  # one fused pass, same sums
-        tp, fp, fn = _SigmoidConfusion.apply(region.logits, region.t)
+        stats = _SigmoidConfusion.apply(region.logits, region.t, with_ce)
     else:
-        tp = (region.p * region.t).sum(-1)
-        fp = (region.p * (1 - region.t)).sum(-1)
-        fn = (region.q * region.t).sum(-1)
-    if not per_image:
-        tp, fp, fn = tp.sum(0), fp.sum(0), fn.sum(0)
-    return tp, fp, fn
+        t = region.t
+        stats = ((region.p * t).sum(-1), (region.p * (1 - t)).sum(-1), (region.q * t).sum(-1))
+        if with_ce:  # ignored pixels have t = 0, and are left out of NEG by valid
+            u = 1 - t if region.all_valid else (1 - t) * region.valid
+            stats += (-(t * region.log_p).sum(-1), -(u * region.log_q).sum(-1))
+    return tuple(v.sum(0) for v in stats) if not per_image else tuple(stats)
+
+
+def pixel_count(region: Region, per_image: bool) -> Tensor:
+    """The number of counted pixels per (image, class), or per class over the batch."""
+    if region.all_valid:
+        count = torch.full(
+            region.t.shape[:-1], region.t.shape[-1], dtype=region.t.dtype, device=region.t.device
+        )
+    else:
+        count = region.valid.expand_as(region.t).sum(-1)
+    return count.sum(0) if not per_image else count
 
 
 def ratio(num: Tensor, den: Tensor) -> Tensor:
@@ -473,7 +536,11 @@ class _RegionLoss(nn.Module):
         check_mode(mode)
         check_reduction(reduction)
         self.mode, self.from_logits, self.per_image = mode, from_logits, per_image
-        self.include_background, self.ignore_index, self.reduction = include_background, ignore_index, reduction
+        self.include_background, self.ignore_index, self.reduction = (
+            include_background,
+            ignore_index,
+            reduction,
+        )
         self.register_buffer("weight", weight)
 
     def _common(self) -> dict:

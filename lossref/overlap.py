@@ -27,7 +27,7 @@ from lossref._region import (
     check_common,
     check_smooth,
     confusion,
-    pixel_mean,
+    pixel_count,
     prepare,
     ratio,
     reduce_region,
@@ -69,6 +69,12 @@ def _check_fraction(value: float, name: str, what: str) -> None:
 
 def _tversky(region: Region, per_image: bool, alpha: float, beta: float, smooth: float) -> Tensor:
     tp, fp, fn = confusion(region, per_image)
+    return _tversky_index_loss(tp, fp, fn, alpha, beta, smooth)
+
+
+def _tversky_index_loss(
+    tp: Tensor, fp: Tensor, fn: Tensor, alpha: float, beta: float, smooth: float
+) -> Tensor:
     num = alpha * fp + beta * fn
     return ratio(num, tp + num + smooth)
 
@@ -295,13 +301,14 @@ def focal_tversky_loss(
     return reduce_region(loss, weight, region, reduction)
 
 
-def _cross_entropy(region: Region, per_image: bool, beta: Optional[float]) -> Tensor:
-    """Mean over the counted pixels of -[b t log p + (1 - b)(1 - t) log(1 - p)] (b = 1/2 doubled,
-    i.e. plain BCE, for beta None), per (image, class) or per class."""
-    assert region.log_p is not None and region.log_q is not None
-    pos, neg = region.t * region.log_p, (1 - region.t) * region.log_q
-    ce = -(pos + neg) if beta is None else -(beta * pos + (1 - beta) * neg)
-    return pixel_mean(ce, region, per_image)
+def _dice_and_cross_entropy(
+    region: Region, per_image: bool, beta: Optional[float], smooth: float
+) -> tuple[Tensor, Tensor]:
+    """The Dice loss and the mean over the counted pixels of -[b t log p + (1 - b)(1 - t) log(1 - p)]
+    (plain BCE for beta None), per (image, class) or per class."""
+    tp, fp, fn, pos, neg = confusion(region, per_image, with_ce=True)
+    ce = pos + neg if beta is None else beta * pos + (1 - beta) * neg
+    return _tversky_index_loss(tp, fp, fn, 0.5, 0.5, smooth / 2), ratio(ce, pixel_count(region, per_image))
 
 
 def dice_bce_loss(
@@ -344,8 +351,11 @@ def dice_bce_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = _region_args(input, target, mode, from_logits, ignore_index, include_background, weight, need_logs=True)
-    loss = _cross_entropy(region, per_image, None) + _tversky(region, per_image, 0.5, 0.5, smooth / 2)
+    region = _region_args(
+        input, target, mode, from_logits, ignore_index, include_background, weight, need_logs=True
+    )
+    dice, bce = _dice_and_cross_entropy(region, per_image, None, smooth)
+    loss = bce + dice
     return reduce_region(loss, weight, region, reduction)
 
 
@@ -403,9 +413,11 @@ def combo_loss(
     _check_fraction(alpha, "alpha", "the weight of the cross-entropy term")
     _check_fraction(beta, "beta", "the weight of the foreground cross-entropy term")
     check_smooth(smooth)
-    region = _region_args(input, target, mode, from_logits, ignore_index, include_background, weight, need_logs=True)
-    wce = _cross_entropy(region, per_image, beta)
-    loss = alpha * wce + (1 - alpha) * _tversky(region, per_image, 0.5, 0.5, smooth / 2)
+    region = _region_args(
+        input, target, mode, from_logits, ignore_index, include_background, weight, need_logs=True
+    )
+    dice, wce = _dice_and_cross_entropy(region, per_image, beta, smooth)
+    loss = alpha * wce + (1 - alpha) * dice
     return reduce_region(loss, weight, region, reduction)
 
 
