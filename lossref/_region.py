@@ -22,7 +22,7 @@ mode                input                         target                        
 Dimension 0 is always the batch; in ``'binary'`` mode every other dimension is spatial (a channel
 of size 1 changes nothing), so there is one class, :math:`C = 1`, the foreground.
 
-**from_logits** (default ``True``): ``input`` holds logits. With ``from_logits=False`` it holds
+**from_logits** (default ``True``; :func:`~lossref.lovasz_hinge` has none, its hinge is on the logits): ``input`` holds logits. With ``from_logits=False`` it holds
 probabilities, checked to lie in :math:`[0, 1]` (for ``'multiclass'`` they should sum to 1 over
 dim 1; that is not checked). Logs (the cross-entropy terms of :func:`~lossref.dice_bce_loss` and
 :func:`~lossref.combo_loss`) are taken from logits as log-sigmoid / log-softmax, never as

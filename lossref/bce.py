@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lossref._autocast import float32_under_autocast
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce, reduce_backward
 from lossref._validation import (
@@ -73,6 +74,7 @@ class _BCE(torch.autograd.Function):
         return grad_p, grad_y, grad_w, None
 
 
+@float32_under_autocast
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -134,6 +136,7 @@ def binary_cross_entropy(
     return _BCE.apply(input, target, weight, reduction)
 
 
+@float32_under_autocast
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,

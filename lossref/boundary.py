@@ -33,6 +33,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
+from lossref._autocast import float32_under_autocast
 from lossref._region import (
     Mode,
     Region,
@@ -128,7 +129,9 @@ def signed_distance_map(
         shape = (target.shape[0], num_classes, *target.shape[1:]) if target.dim() else (num_classes,)
         fake_input = torch.empty(shape, device=target.device)
         check_index_target(target, fake_input, num_classes, ignore_index)
-        masks = torch.nn.functional.one_hot(torch.where(target == ignore_index, 0, target).long(), num_classes)
+        masks = torch.nn.functional.one_hot(
+            torch.where(target == ignore_index, 0, target).long(), num_classes
+        )
         masks = masks.movedim(-1, 1).bool() & (target != ignore_index).unsqueeze(1)
         return _maps_like(masks, dtype or torch.get_default_dtype())
     if not target.is_floating_point():
@@ -148,21 +151,33 @@ def signed_distance_map(
 
 
 def _target_map(
-    input: Tensor, target: Tensor, mode: Mode, ignore_index: int, distance_map: Optional[Tensor], region: Region
+    input: Tensor,
+    target: Tensor,
+    mode: Mode,
+    ignore_index: int,
+    distance_map: Optional[Tensor],
+    region: Region,
 ) -> Tensor:
     if distance_map is None:
         distance_map = signed_distance_map(
-            target, mode=mode, num_classes=num_channels(input, mode), ignore_index=ignore_index, dtype=input.dtype
+            target,
+            mode=mode,
+            num_classes=num_channels(input, mode),
+            ignore_index=ignore_index,
+            dtype=input.dtype,
         )
     else:
         try:
             check_same_shape(distance_map, input)
         except ValueError as e:
-            raise ValueError(f"distance_map must have the shape of input {tuple(input.shape)}, got "
-                             f"{tuple(distance_map.shape)} (see signed_distance_map)") from e
+            raise ValueError(
+                f"distance_map must have the shape of input {tuple(input.shape)}, got "
+                f"{tuple(distance_map.shape)} (see signed_distance_map)"
+            ) from e
     return canonical_input(distance_map, mode, region)
 
 
+@float32_under_autocast
 def boundary_loss(
     input: Tensor,
     target: Tensor,
@@ -214,13 +229,21 @@ def boundary_loss(
     """
     check_common(input, target, mode, weight, reduction, extra=((distance_map, "distance_map"),))
     region = prepare(
-        input, target, mode, from_logits, ignore_index, include_background, weight, hard_target="boundary_loss"
+        input,
+        target,
+        mode,
+        from_logits,
+        ignore_index,
+        include_background,
+        weight,
+        hard_target="boundary_loss",
     )
     phi = _target_map(input, target, mode, ignore_index, distance_map, region)
     loss = pixel_mean(phi * (region.p - region.t), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 
 
+@float32_under_autocast
 def hausdorff_dt_loss(
     input: Tensor,
     target: Tensor,
@@ -269,7 +292,14 @@ def hausdorff_dt_loss(
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0 (the exponent of the distances), got {alpha}")
     region = prepare(
-        input, target, mode, from_logits, ignore_index, include_background, weight, hard_target="hausdorff_dt_loss"
+        input,
+        target,
+        mode,
+        from_logits,
+        ignore_index,
+        include_background,
+        weight,
+        hard_target="hausdorff_dt_loss",
     )
     d_target = _target_map(input, target, mode, ignore_index, distance_map, region).abs()
     predicted = (region.p.detach() > 0.5).reshape(*region.p.shape[:2], *region.spatial)

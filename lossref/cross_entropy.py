@@ -15,6 +15,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from lossref._autocast import float32_under_autocast
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
@@ -95,6 +96,7 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
     return shifted - torch.log1p(_rest(shifted.exp(), dim))
 
 
+@float32_under_autocast
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -145,6 +147,7 @@ def nll_loss(
     return reduce_by_weight(loss, w, reduction)
 
 
+@float32_under_autocast
 def cross_entropy(
     input: Tensor,
     target: Tensor,

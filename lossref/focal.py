@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lossref._autocast import float32_under_autocast
 from lossref._reduction import reduce, reduce_backward, reduce_by_weight
 from lossref._validation import (
     check_class_scores,
@@ -62,6 +63,7 @@ def _binary_focal(
     return loss if weight is None else loss * weight
 
 
+@float32_under_autocast
 def sigmoid_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -182,6 +184,7 @@ class _BinaryFocal(torch.autograd.Function):
         return derivative * reduce_backward(g, ctx.reduction, x.numel()), None, None, None, None, None, None
 
 
+@float32_under_autocast
 def softmax_focal_loss(
     input: Tensor,
     target: Tensor,
@@ -266,7 +269,13 @@ class _SoftmaxFocal(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx, x: Tensor, target: Tensor, alpha: Optional[Tensor], gamma: float, ignore_index: int, reduction: str
+        ctx,
+        x: Tensor,
+        target: Tensor,
+        alpha: Optional[Tensor],
+        gamma: float,
+        ignore_index: int,
+        reduction: str,
     ) -> Tensor:
         dim = 0 if x.dim() == 1 else 1
         keep = (target != ignore_index).unsqueeze(dim)
@@ -301,7 +310,14 @@ class _SoftmaxFocal(torch.autograd.Function):
                 loss = _softmax_focal(x_, target, alpha_, ctx.gamma, ctx.ignore_index, ctx.reduction)
                 wrt = [v for v, need in ((x_, need_x), (alpha_, need_alpha)) if need]
                 grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
-            return (next(grads) if need_x else None), None, (next(grads) if need_alpha else None), None, None, None
+            return (
+                (next(grads) if need_x else None),
+                None,
+                (next(grads) if need_alpha else None),
+                None,
+                None,
+                None,
+            )
         dim = 0 if x.dim() == 1 else 1
         if ctx.reduction == "none":
             g = g.unsqueeze(dim)

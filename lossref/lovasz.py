@@ -24,6 +24,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from lossref._autocast import float32_under_autocast
 from lossref._region import Mode, Region, _RegionLoss, canonical_input, check_common, prepare, reduce_region
 
 __all__ = ["lovasz_hinge", "lovasz_softmax", "LovaszHingeLoss", "LovaszSoftmaxLoss"]
@@ -50,6 +51,7 @@ def _extension(errors: Tensor, region: Region, per_image: bool, hinge: bool) -> 
     return (errors_sorted * increments).sum(-1)
 
 
+@float32_under_autocast
 def lovasz_hinge(
     input: Tensor,
     target: Tensor,
@@ -97,7 +99,9 @@ def lovasz_hinge(
     """
     check_common(input, target, mode, weight, reduction)
     if mode == "multiclass":
-        raise ValueError("lovasz_hinge takes mode='binary' or 'multilabel'; for mode='multiclass' use lovasz_softmax")
+        raise ValueError(
+            "lovasz_hinge takes mode='binary' or 'multilabel'; for mode='multiclass' use lovasz_softmax"
+        )
     region = prepare(
         input, target, mode, True, ignore_index, include_background, weight, hard_target="lovasz_hinge"
     )
@@ -108,6 +112,7 @@ def lovasz_hinge(
     return reduce_region(_extension(errors, region, per_image, hinge=True), weight, region, reduction)
 
 
+@float32_under_autocast
 def lovasz_softmax(
     input: Tensor,
     target: Tensor,
@@ -153,7 +158,14 @@ def lovasz_softmax(
     """
     check_common(input, target, mode, weight, reduction)
     region = prepare(
-        input, target, mode, from_logits, ignore_index, include_background, weight, hard_target="lovasz_softmax"
+        input,
+        target,
+        mode,
+        from_logits,
+        ignore_index,
+        include_background,
+        weight,
+        hard_target="lovasz_softmax",
     )
     errors = (region.t - region.p).abs()  # 0 at ignored pixels, where both are 0
     return reduce_region(_extension(errors, region, per_image, hinge=False), weight, region, reduction)

@@ -20,6 +20,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from lossref._autocast import float32_under_autocast
 from lossref._region import (
     Mode,
     Region,
@@ -91,6 +92,7 @@ def _region_args(input, target, mode, from_logits, ignore_index, include_backgro
     return prepare(input, target, mode, from_logits, ignore_index, include_background, weight, **kw)
 
 
+@float32_under_autocast
 def tversky_loss(
     input: Tensor,
     target: Tensor,
@@ -162,6 +164,7 @@ def tversky_loss(
     return reduce_region(_tversky(region, per_image, alpha, beta, smooth), weight, region, reduction)
 
 
+@float32_under_autocast
 def dice_loss(
     input: Tensor,
     target: Tensor,
@@ -210,6 +213,7 @@ def dice_loss(
     return reduce_region(_tversky(region, per_image, 0.5, 0.5, smooth / 2), weight, region, reduction)
 
 
+@float32_under_autocast
 def jaccard_loss(
     input: Tensor,
     target: Tensor,
@@ -249,6 +253,7 @@ def jaccard_loss(
     return reduce_region(_tversky(region, per_image, 1.0, 1.0, smooth), weight, region, reduction)
 
 
+@float32_under_autocast
 def focal_tversky_loss(
     input: Tensor,
     target: Tensor,
@@ -311,6 +316,7 @@ def _dice_and_cross_entropy(
     return _tversky_index_loss(tp, fp, fn, 0.5, 0.5, smooth / 2), ratio(ce, pixel_count(region, per_image))
 
 
+@float32_under_autocast
 def dice_bce_loss(
     input: Tensor,
     target: Tensor,
@@ -359,6 +365,7 @@ def dice_bce_loss(
     return reduce_region(loss, weight, region, reduction)
 
 
+@float32_under_autocast
 def combo_loss(
     input: Tensor,
     target: Tensor,

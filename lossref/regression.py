@@ -38,6 +38,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from lossref._autocast import float32_under_autocast
 from lossref._loss import _Loss, _WeightedLoss
 from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
@@ -64,7 +65,6 @@ __all__ = [
     "QuantileLoss",
     "CharbonnierLoss",
 ]
-
 
 
 def _check_inputs(input: Tensor, target: Tensor, reduction: str, weight: Optional[Tensor] = None) -> None:
@@ -182,7 +182,9 @@ def _log_cosh_kernel(
     return _reduce_kernel(loss, mode), d
 
 
-def _quantile_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
+def _quantile_kernel(
+    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
+) -> tuple[Tensor, Optional[Tensor]]:
     r"""With :math:`r = x - y`: :math:`(1 - q) \max(r, 0) - q \min(r, 0)`, each part exact; the
     derivative :math:`(\operatorname{sign}(r) + 1 - 2q) / 2` is :math:`\tfrac12 - q` at a tie."""
     r = x - y
@@ -264,7 +266,9 @@ class _Regression(torch.autograd.Function):
     for reduction='none', and by the weight if there is one)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, y: Tensor, w: Optional[Tensor], kind: str, p: float, reduction: str) -> Tensor:
+    def forward(
+        ctx, x: Tensor, y: Tensor, w: Optional[Tensor], kind: str, p: float, reduction: str
+    ) -> Tensor:
         value, d, denominator = _forward(kind, x, y, w, p, reduction, True)
         ctx.save_for_backward(x, y, w, d)
         ctx.kind, ctx.p, ctx.reduction, ctx.denominator = kind, p, reduction, denominator
@@ -305,11 +309,14 @@ class _Regression(torch.autograd.Function):
 
 
 def _apply(kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str) -> Tensor:
-    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad or (w is not None and w.requires_grad)):
+    if torch.is_grad_enabled() and (
+        x.requires_grad or y.requires_grad or (w is not None and w.requires_grad)
+    ):
         return _Regression.apply(x, y, w, kind, p, reduction)
     return _forward(kind, x, y, w, p, reduction, False)[0]
 
 
+@float32_under_autocast
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -355,6 +362,7 @@ def l1_loss(
     return _apply("l1", input, target, weight, 0.0, reduction)
 
 
+@float32_under_autocast
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -399,6 +407,7 @@ def mse_loss(
     return _apply("mse", input, target, weight, 0.0, reduction)
 
 
+@float32_under_autocast
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -449,6 +458,7 @@ def smooth_l1_loss(
     return _apply("smooth_l1", input, target, None, beta, reduction)  # _huber / beta
 
 
+@float32_under_autocast
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -502,6 +512,7 @@ def huber_loss(
     return _apply("huber", input, target, weight, delta, reduction)
 
 
+@float32_under_autocast
 def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     r"""Log-cosh loss: :math:`\tfrac12 r^2` for small residuals, :math:`|r| - \log 2` for large ones.
 
@@ -541,6 +552,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
     return _apply("log_cosh", input, target, None, 0.0, reduction)
 
 
+@float32_under_autocast
 def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str = "mean") -> Tensor:
     r"""Quantile (pinball) loss, whose minimiser is the ``q``-quantile of the target.
 
@@ -581,6 +593,7 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
     return _apply("quantile", input, target, None, q, reduction)
 
 
+@float32_under_autocast
 def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction: str = "mean") -> Tensor:
     r"""Charbonnier loss, a smooth L1: :math:`\sqrt{r^2 + \varepsilon^2}`.
 

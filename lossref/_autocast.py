@@ -1,0 +1,43 @@
+"""Every lossref loss runs in float32 under :func:`torch.autocast`, as torch's own losses do.
+
+Autocast runs matrix products in float16/bfloat16 and leaves most other ops in the dtype they are
+given, so a loss written from torch primitives would compute in the reduced precision of its
+input: bfloat16 keeps 8 bits of mantissa, and a loss is made of small differences (a log of a
+probability near 1, a residual). torch's autocast policy lists its losses among the ops that run
+in float32; :func:`float32_under_autocast` gives lossref's losses the same policy. The gradient
+flows back to the reduced-precision input in its own dtype, as with torch's losses.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+import torch
+
+__all__ = ["float32_under_autocast"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_REDUCED = (torch.float16, torch.bfloat16)
+
+
+def _upcast(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.dtype in _REDUCED:
+        return value.float()
+    return value
+
+
+def float32_under_autocast(fn: F) -> F:
+    """Decorate a loss function: where autocast is on for the input's device, cast float16 and
+    bfloat16 tensor arguments to float32 and run the loss with autocast off (its result is then
+    float32); elsewhere call it unchanged."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else kwargs.get("input")
+        if not isinstance(first, torch.Tensor) or not torch.is_autocast_enabled(first.device.type):
+            return fn(*args, **kwargs)
+        with torch.autocast(first.device.type, enabled=False):
+            return fn(*(_upcast(a) for a in args), **{k: _upcast(v) for k, v in kwargs.items()})
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,44 @@
+"""Under torch.autocast every lossref loss computes in float32, as torch's own losses do."""
+
+import pytest
+import torch
+
+from lossref._autocast import float32_under_autocast
+from lossref.registry import LOSSES
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+def test_loss_is_float32_under_autocast_and_equals_the_float32_loss_of_the_rounded_input(spec, dtype):
+    inputs = spec.make_inputs((4, 3, 5, 6) if spec.target == "region" else (6, 5), seed=1)
+    low = inputs.input.to(dtype).requires_grad_()
+    with torch.autocast("cpu", dtype=dtype):
+        loss = spec.function(low, inputs.target, **inputs.options)
+    assert loss.dtype == torch.float32
+    exact = low.detach().float().requires_grad_()
+    expected = spec.function(exact, inputs.target, **inputs.options)
+    assert torch.equal(loss, expected)  # the same float32 computation, not merely close
+    loss.sum().backward()
+    expected.sum().backward()
+    assert low.grad is not None and low.grad.dtype == dtype
+    assert torch.equal(low.grad, exact.grad.to(dtype))
+
+
+def test_reduced_precision_without_autocast_is_left_alone():
+    """Outside autocast the caller chose the dtype: no silent upcast."""
+    spec = LOSSES[1]  # binary_cross_entropy_with_logits
+    inputs = spec.make_inputs((6, 5))
+    assert spec.function(inputs.input.bfloat16(), inputs.target.bfloat16()).dtype == torch.bfloat16
+
+
+def test_autocast_for_another_device_does_not_upcast():
+    @float32_under_autocast
+    def dtype_of(input):
+        return input.dtype
+
+    x = torch.zeros(3, dtype=torch.bfloat16)
+    with torch.autocast("cuda", enabled=torch.cuda.is_available()):  # the CPU tensor is unaffected
+        assert dtype_of(x) == torch.bfloat16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert dtype_of(x) == torch.float32
+        assert dtype_of(input=x) == torch.float32
