@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 
 import torch
 
-__all__ = ["float32_under_autocast"]
+__all__ = ["float32_under_autocast", "refused_under_autocast"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REDUCED = (torch.float16, torch.bfloat16)
@@ -39,5 +39,28 @@ def float32_under_autocast(fn: F) -> F:
             return fn(*args, **kwargs)
         with torch.autocast(first.device.type, enabled=False):
             return fn(*(_upcast(a) for a in args), **{k: _upcast(v) for k, v in kwargs.items()})
+
+    return wrapper  # type: ignore[return-value]
+
+
+def refused_under_autocast(fn: F) -> F:
+    """Decorate a loss of probabilities: under autocast for the input's device, raise instead of
+    computing. torch refuses ``binary_cross_entropy`` under CUDA autocast for this reason: in
+    float16/bfloat16 a sigmoid output rounds to exactly 1 from a logit of 9 (float16) or 7
+    (bfloat16) on, so the loss of a wrong label saturates at the clamp and its gradient vanishes
+    before the loss is reached. lossref refuses on every device, because the rounding is the same."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        first = args[0] if args else kwargs.get("input")
+        if isinstance(first, torch.Tensor) and torch.is_autocast_enabled(first.device.type):
+            raise RuntimeError(
+                f"lossref.{fn.__name__} takes probabilities, which are unsafe under autocast: in "
+                "float16/bfloat16 sigmoid(x) rounds to 1 from x = 9 / 7 on, and the loss of a wrong label "
+                "then saturates with zero gradient. Pass the logits to binary_cross_entropy_with_logits "
+                "(or BCEWithLogitsLoss) instead, or compute the probabilities and the loss with autocast "
+                f"disabled: with torch.autocast({first.device.type!r}, enabled=False): ..."
+            )
+        return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

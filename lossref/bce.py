@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lossref._autocast import float32_under_autocast
+from lossref._autocast import float32_under_autocast, refused_under_autocast
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce, reduce_backward
 from lossref._validation import (
@@ -74,7 +74,7 @@ class _BCE(torch.autograd.Function):
         return grad_p, grad_y, grad_w, None
 
 
-@float32_under_autocast
+@refused_under_autocast
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -93,7 +93,9 @@ def binary_cross_entropy(
 
     Prefer :func:`binary_cross_entropy_with_logits` when you have logits: in float32
     ``sigmoid(x)`` rounds to 1 for :math:`x \gtrsim 17`, so a label 0 there costs the clamp's 100
-    whatever :math:`x` is, while the logit form returns :math:`x` (to rounding).
+    whatever :math:`x` is, while the logit form returns :math:`x` (to rounding). In float16/bfloat16
+    that happens from :math:`x = 9` / :math:`7` on, so under :func:`torch.autocast` this function
+    raises (torch raises under CUDA autocast; lossref on every device).
 
     Args:
         input: probabilities :math:`p`, any shape, floating dtype, values in :math:`[0, 1]`.
@@ -114,6 +116,7 @@ def binary_cross_entropy(
         ValueError: shapes that do not match, a ``weight`` that does not broadcast, an unknown
             ``reduction``, or an ``input``/``target`` value outside :math:`[0, 1]` (NaN included; this
             check reads the data, so it synchronises with the GPU).
+        RuntimeError: called under :func:`torch.autocast` (use :func:`binary_cross_entropy_with_logits`).
 
     Examples:
         >>> import torch
