@@ -48,9 +48,18 @@ def _softmax_focal_formula(x, y, gamma=2.0, ignore_index=-100):
     return (-((1 - log_pt.exp()) ** gamma) * log_pt * keep).sum() / keep.sum()
 
 
+def _poly1_formula(x, y, epsilon=1.0, ignore_index=-100):
+    """Poly-1 as usually written: torch's cross-entropy plus epsilon (1 - softmax gathered at the target)."""
+    keep = y != ignore_index
+    p_t = F.softmax(x, 1).gather(1, torch.where(keep, y, 0).unsqueeze(1)).squeeze(1)
+    ce = F.cross_entropy(x, y, ignore_index=ignore_index, reduction="none")
+    return ((ce + epsilon * (1 - p_t)) * keep).sum() / keep.sum()
+
+
 # the usual formulas of losses that torch does not have, at lossref's default parameters
 FORMULAS: dict[str, Callable] = {
     "softmax_focal_loss": _softmax_focal_formula,
+    "poly1_cross_entropy": _poly1_formula,
     "log_cosh_loss": lambda x, y: (x - y + F.softplus(-2 * (x - y)) - math.log(2)).mean(),
     "quantile_loss": lambda x, y: torch.maximum(0.5 * (y - x), -0.5 * (y - x)).mean(),
     "charbonnier_loss": lambda x, y: torch.sqrt((x - y) ** 2 + 1e-6).mean(),

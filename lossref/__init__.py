@@ -36,6 +36,7 @@ from lossref.overlap import (
     jaccard_loss,
     tversky_loss,
 )
+from lossref.poly import Poly1CrossEntropyLoss, poly1_cross_entropy
 from lossref.regression import (
     CharbonnierLoss,
     HuberLoss,
@@ -69,6 +70,8 @@ __all__ = [
     "softmax_focal_loss",
     "FocalLoss",
     "SoftmaxFocalLoss",
+    "poly1_cross_entropy",
+    "Poly1CrossEntropyLoss",
     "l1_loss",
     "mse_loss",
     "smooth_l1_loss",

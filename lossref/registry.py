@@ -7,10 +7,10 @@ Examples:
     >>> from lossref.registry import LOSSES, get
     >>> [spec.name for spec in LOSSES]  # doctest: +NORMALIZE_WHITESPACE
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits', 'cross_entropy', 'nll_loss',
-     'sigmoid_focal_loss', 'softmax_focal_loss', 'l1_loss', 'mse_loss', 'smooth_l1_loss', 'huber_loss',
-     'log_cosh_loss', 'quantile_loss', 'charbonnier_loss', 'dice_loss', 'jaccard_loss', 'tversky_loss',
-     'focal_tversky_loss', 'dice_bce_loss', 'combo_loss', 'lovasz_hinge', 'lovasz_softmax', 'boundary_loss',
-     'hausdorff_dt_loss']
+     'sigmoid_focal_loss', 'softmax_focal_loss', 'poly1_cross_entropy', 'l1_loss', 'mse_loss',
+     'smooth_l1_loss', 'huber_loss', 'log_cosh_loss', 'quantile_loss', 'charbonnier_loss', 'dice_loss',
+     'jaccard_loss', 'tversky_loss', 'focal_tversky_loss', 'dice_bce_loss', 'combo_loss', 'lovasz_hinge',
+     'lovasz_softmax', 'boundary_loss', 'hausdorff_dt_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
     >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
@@ -48,6 +48,7 @@ from lossref.overlap import (
     jaccard_loss,
     tversky_loss,
 )
+from lossref.poly import Poly1CrossEntropyLoss, poly1_cross_entropy
 from lossref.regression import (
     CharbonnierLoss,
     HuberLoss,
@@ -337,6 +338,17 @@ LOSSES: tuple[LossSpec, ...] = (
         generate=partial(_class_inputs, log_probs=False, class_weight="alpha"),
         symbolic_name="SOFTMAX_FOCAL",
         differentiable=("input", "alpha"),
+    ),
+    LossSpec(
+        name="poly1_cross_entropy",
+        function=poly1_cross_entropy,
+        module=Poly1CrossEntropyLoss,
+        torch_function=None,  # epsilon = 0: torch's cross_entropy (tests/test_poly.py)
+        domain="logits",
+        target="class indices",
+        generate=partial(_class_inputs, log_probs=False),
+        symbolic_name="POLY1_CROSS_ENTROPY",
+        differentiable=("input", "weight"),
     ),
     LossSpec(
         name="l1_loss",

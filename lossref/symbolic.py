@@ -53,6 +53,8 @@ __all__ = [
     "g",
     "SIGMOID_FOCAL",
     "SOFTMAX_FOCAL",
+    "poly_eps",
+    "POLY1_CROSS_ENTROPY",
     "t",
     "beta",
     "delta",
@@ -318,6 +320,40 @@ SOFTMAX_FOCAL = SymbolicLoss(
     # 1 - p_c as the sum of the other classes' probabilities (non-negative terms), log p_c shifted
     stable=-sum(
         ws[c] * qs[c] * sum(_p_class[k] for k in range(NUM_CLASSES) if k != c) ** g * log_softmax(xs, c, m)
+        for c in range(NUM_CLASSES)
+    ),
+)
+
+
+poly_eps = sp.Symbol("varepsilon", real=True)  #: Poly-1: the coefficient of 1 - P_t, any sign
+
+
+def _poly1_grad_terms(k: int) -> tuple[sp.Expr, sp.Expr]:
+    r"""The two terms of :math:`\partial \ell / \partial x_k`: cross-entropy's
+    :math:`\sum_c w_c q_c (p_k - \delta_{ck})` and the Poly-1 term's
+    :math:`\varepsilon \sum_c w_c q_c\, p_c (p_k - \delta_{ck})`, from
+    :math:`\partial p_c / \partial x_k = p_c (\delta_{ck} - p_k)`. Their sum is
+    :math:`\sum_c w_c q_c (1 + \varepsilon p_c)(p_k - \delta_{ck})`; for a one-hot target and
+    :math:`\varepsilon \ge 0` both have the sign of :math:`p_k - \delta_{ck}`."""
+    d = [ws[c] * qs[c] * (_p_class[k] - sp.Integer(int(c == k))) for c in range(NUM_CLASSES)]
+    return sum(d), poly_eps * sum(d[c] * _p_class[c] for c in range(NUM_CLASSES))
+
+
+#: Poly-1 (Leng et al. 2022): -log p_y + epsilon (1 - p_y), weighted by w_y, written as a sum over
+#: classes with a one-hot target q (lossref's label smoothing is tested against torch in tests/test_poly.py)
+POLY1_CROSS_ENTROPY = SymbolicLoss(
+    name="poly1_cross_entropy",
+    expr=sum(
+        ws[c] * qs[c] * (-log_softmax(xs, c) + poly_eps * (1 - _p_class[c])) for c in range(NUM_CLASSES)
+    ),
+    args={"input": xs, "target": qs, "weight": ws, "epsilon": poly_eps},
+    defaults={"weight": (1.0,) * NUM_CLASSES, "epsilon": 1.0},
+    grad_terms=tuple(_poly1_grad_terms(k) for k in range(NUM_CLASSES)),
+    # 1 - p_c as the sum of the other classes' probabilities (non-negative terms), log p_c shifted
+    stable=sum(
+        ws[c]
+        * qs[c]
+        * (-log_softmax(xs, c, m) + poly_eps * sum(_p_class[k] for k in range(NUM_CLASSES) if k != c))
         for c in range(NUM_CLASSES)
     ),
 )

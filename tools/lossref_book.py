@@ -66,6 +66,7 @@ PEERS: dict[str, list[tuple[str, str]]] = {
 PAPERS: dict[str, list[str]] = {
     "sigmoid_focal_loss": ["lin2017focal"],
     "softmax_focal_loss": ["lin2017focal"],
+    "poly1_cross_entropy": ["leng2022polyloss"],
     "smooth_l1_loss": ["girshick2015fast"],
     "huber_loss": ["huber1964robust"],
     "dice_loss": ["milletari2016vnet"],

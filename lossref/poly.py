@@ -1,0 +1,325 @@
+r"""Poly-1 cross-entropy (PolyLoss, Leng et al. 2022).
+
+Cross-entropy is :math:`-\log P_t = \sum_{j \ge 1} (1 - P_t)^j / j`, a series in :math:`1 - P_t`.
+PolyLoss (Leng et al., *PolyLoss: A Polynomial Expansion Perspective of Classification Loss
+Functions*, ICLR 2022) perturbs its leading coefficient: Poly-1 adds :math:`\varepsilon (1 - P_t)`,
+one extra hyperparameter, and is cross-entropy at :math:`\varepsilon = 0`. :math:`1 - P_t` is
+formed as the sum of the other classes' probabilities (as in :func:`~lossref.softmax_focal_loss`), so
+the loss and its gradient are accurate for confident predictions, and the backward is the derived
+gradient, one fused pass with cross-entropy's.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from lossref._autocast import float32_under_autocast
+from lossref._loss import _WeightedLoss
+from lossref._reduction import reduce_by_weight
+from lossref._validation import (
+    check_class_scores,
+    check_class_weight,
+    check_index_target,
+    check_label_smoothing,
+    check_reduction,
+    check_tensor,
+)
+from lossref.cross_entropy import _class_view, _index_cross_entropy, _rest, log_softmax
+
+__all__ = ["poly1_cross_entropy", "Poly1CrossEntropyLoss"]
+
+
+def _check_epsilon(epsilon: float) -> float:
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real):
+        hint = "; pass a Python number, e.g. epsilon.item()" if isinstance(epsilon, Tensor) else ""
+        raise TypeError(f"epsilon must be a real number, got {type(epsilon).__name__}{hint}")
+    if not math.isfinite(epsilon):
+        raise ValueError(f"epsilon must be a finite real number, got {epsilon}")
+    return float(epsilon)
+
+
+def _check_no_probabilities(target: Tensor, input: Tensor) -> None:
+    if target.is_floating_point():
+        dim = 0 if input.dim() == 1 else 1
+        raise TypeError(
+            f"target of class indices must have an integer dtype, got {target.dtype}; poly1_cross_entropy "
+            f"takes class indices only, not class probabilities: pass target.long() for class indices, "
+            f"target.argmax(dim={dim}) for one-hot probabilities, and label_smoothing for smoothed targets"
+        )
+
+
+@float32_under_autocast
+def poly1_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    epsilon: float = 1.0,
+    weight: Optional[Tensor] = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    r"""Poly-1 loss of logits and class indices: cross-entropy plus :math:`\varepsilon (1 - P_t)`.
+
+    From Leng et al., *PolyLoss: A Polynomial Expansion Perspective of Classification Loss Functions*
+    (ICLR 2022). With :math:`p = \operatorname{softmax}(x_n)`, the smoothed target
+    :math:`q = (1 - \lambda)\, \mathrm{onehot}(y_n) + \lambda / C` (:math:`\lambda` is
+    ``label_smoothing``) and :math:`P_t = \sum_k q_k p_k` (the paper's reference code; :math:`P_t =
+    p_{y_n}` without smoothing),
+
+    .. math::
+        \ell_n = \operatorname{CE}_n + \varepsilon\, w_{y_n} (1 - P_t),
+        \qquad 1 - P_t = (1 - \lambda) \sum_{k \ne y_n} p_k + \lambda \frac{C - 1}{C},
+
+    where :math:`\operatorname{CE}_n` is :func:`~lossref.cross_entropy` with ``reduction='none'`` and
+    the same ``weight``, ``ignore_index`` and ``label_smoothing``; 0 where :math:`y_n` is
+    ``ignore_index``. ``'mean'`` divides :math:`\sum_n \ell_n` by :math:`\sum_{n \text{ not ignored}}
+    w_{y_n}`, cross-entropy's denominator (NaN if every target is ignored, as there), so the result
+    is cross-entropy plus :math:`\varepsilon` times the same reduction of :math:`w_{y_n} (1 - P_t)`;
+    :math:`\varepsilon = 0` is cross-entropy. :math:`1 - P_t` is the sum of the other classes'
+    probabilities and never cancels, so a confident correct prediction keeps its accuracy. The
+    backward is the derived gradient (``_Poly1CrossEntropy`` in the source): without smoothing
+
+    .. math::
+        \frac{\partial \ell_n}{\partial x_n} = w_{y_n} (1 + \varepsilon p_{y_n})
+        \bigl(p - \mathrm{onehot}(y_n)\bigr).
+
+    :math:`\varepsilon` may be negative (the paper tries :math:`\varepsilon = -1`); the loss is still
+    the formula above, and where the two terms nearly cancel (:math:`\varepsilon = -1` and
+    :math:`1 - p_{y_n} = s` small, where :math:`\ell_n \approx s^2 / 2`) the value has only an
+    absolute accuracy of a few ulp of :math:`s`.
+
+    Args:
+        input: logits, shape :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, floating.
+        target: class indices, shape :math:`()` or :math:`(N, d_1, \ldots, d_k)`, integer dtype, values
+            in :math:`[0, C)` or ``ignore_index``. Class probabilities are not supported.
+        epsilon: :math:`\varepsilon`, the coefficient of :math:`1 - P_t`, a finite real number.
+            Default: ``1.0``.
+        weight: per-class weight of shape :math:`(C)`, same dtype as ``input``. Default: ``None``.
+        ignore_index: a target value that contributes neither loss nor weight. Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        label_smoothing: :math:`\lambda \in [0, 1]`, the weight moved from the target onto the uniform
+            distribution, in both terms. Default: ``0.0``.
+
+    Shape:
+        - input: :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`.
+        - target: :math:`()` or :math:`(N, d_1, \ldots, d_k)`.
+        - output: scalar, or the target's shape with ``reduction='none'``.
+
+    Raises:
+        TypeError: float targets (class probabilities), non-floating ``input``, mismatched dtypes, or an
+            ``epsilon`` that is not a real number.
+        ValueError: shapes that do not match, a class index out of range (this check reads the data),
+            a ``weight`` without one entry per class, ``label_smoothing`` outside :math:`[0, 1]`, a
+            non-finite ``epsilon``, or an unknown ``reduction``.
+
+    Examples:
+        >>> import math, torch
+        >>> from lossref import poly1_cross_entropy
+        >>> x = torch.tensor([[0.0, math.log(3)], [0.0, 0.0]])  # p = (1/4, 3/4) and (1/2, 1/2)
+        >>> loss = poly1_cross_entropy(x, torch.tensor([1, 0]), reduction="none")
+        >>> [round(v, 6) for v in loss.tolist()]  # ln(4/3) + 1/4, ln 2 + 1/2
+        [0.537682, 1.193147]
+        >>> loss = poly1_cross_entropy(x, torch.tensor([1, 0]), epsilon=-1.0)
+        >>> round(loss.item(), 6)  # (ln(4/3) - 1/4 + ln 2 - 1/2) / 2
+        0.115415
+    """
+    num_classes = check_class_scores(input)
+    check_tensor(target, "target")
+    _check_no_probabilities(target, input)
+    check_index_target(target, input, num_classes, ignore_index)
+    check_class_weight(weight, "weight", input, num_classes)
+    check_reduction(reduction)
+    check_label_smoothing(label_smoothing)
+    epsilon = _check_epsilon(epsilon)
+    # as (N, C, K), a view, as cross_entropy does
+    batch, positions = (1, 1) if input.dim() == 1 else (input.shape[0], math.prod(input.shape[2:]))
+    loss = _Poly1CrossEntropy.apply(
+        input.reshape(batch, num_classes, positions),
+        target.reshape(batch, positions),
+        weight,
+        ignore_index,
+        float(label_smoothing),
+        epsilon,
+        reduction,
+    )
+    return loss.reshape(target.shape) if reduction == "none" else loss
+
+
+def _poly1_cross_entropy(
+    x: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor],
+    ignore_index: int,
+    smoothing: float,
+    epsilon: float,
+    reduction: str,
+) -> Tensor:
+    """Poly-1 from differentiable primitives (x batched, classes in dim 1), for weight's gradient and
+    second derivatives."""
+    ce = _index_cross_entropy(x, target, weight, ignore_index, smoothing, "none")
+    keep = target != ignore_index
+    safe = torch.where(keep, target, 0).long()
+    # 1 - p_y as the sum of the other classes' probabilities: no cancellation, smooth everywhere
+    others = log_softmax(x, 1).exp().scatter(1, safe.unsqueeze(1), 0.0).sum(1)
+    num_classes = x.shape[1]
+    one_minus_pt = others if smoothing == 0 else (1 - smoothing) * others + smoothing * (1 - 1 / num_classes)
+    w = keep.to(x.dtype) if weight is None else weight[safe] * keep
+    return reduce_by_weight(ce + epsilon * (w * one_minus_pt), w, reduction)
+
+
+class _Poly1CrossEntropy(torch.autograd.Function):
+    r"""Poly-1 of class indices, logits of shape (N, C, K), with the derived gradient.
+
+    Forward: cross-entropy as ``_IndexCrossEntropy`` (``lossref/cross_entropy.py``) computes it,
+    from :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`, plus
+    :math:`\varepsilon w_y (1 - P_t)` with :math:`s = 1 - p_y = (r - (e_y - 1)) / (1 + r)`, two
+    non-negative terms over a positive one (``expm1`` keeps :math:`e_y - 1` exact near 0).
+
+    Backward: :math:`\partial (1 - P_t) / \partial x_k = -(1 - \lambda)\, p_y (\delta_{ky} - p_k)`, the
+    same direction as cross-entropy's target term, so the gradient is cross-entropy's
+    :math:`A p - B\, \mathrm{onehot}(y) - D w` with :math:`B = (1 - \lambda) w_y` scaled by
+    :math:`1 + \varepsilon p_y` (written :math:`(1 + \varepsilon) - \varepsilon s` for
+    :math:`\varepsilon < 0`, where that has no cancellation for :math:`\varepsilon \ge -1`) and
+    :math:`A = B + D \sum_c w_c`. At :math:`y` it is formed as in cross-entropy, from
+    :math:`e_y - 1 - r`, exactly :math:`-r` where :math:`y` is the maximum. Gradients for ``weight``
+    and second derivatives re-run :func:`_poly1_cross_entropy` under autograd.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        x: Tensor,
+        target: Tensor,
+        weight: Optional[Tensor],
+        ignore_index: int,
+        smoothing: float,
+        epsilon: float,
+        reduction: str,
+    ) -> Tensor:
+        num_classes = x.shape[1]
+        keep = (target != ignore_index).unsqueeze(1)
+        y = torch.where(keep, target.unsqueeze(1), 0).long()
+        shifted = x - x.amax(1, keepdim=True)
+        # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
+        shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
+        w_view = None if weight is None else _class_view(weight, x)
+        if smoothing > 0:
+            weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
+            weighted_sum.masked_fill_(~keep, 0.0)
+        e = shifted.exp_()  # the shifted logits are not needed any more
+        rest = _rest(e, 1)
+        one_plus_rest = 1 + rest
+        lse = torch.log1p(rest)
+        w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
+        loss = lse - shifted_y
+        if smoothing > 0:
+            total_weight = num_classes if weight is None else weight.sum()
+            smooth = lse * total_weight - weighted_sum
+            loss = (1 - smoothing) * w_y * loss + (smoothing / num_classes) * smooth * keep
+        else:
+            loss = loss * w_y
+        # s = 1 - p_y = (r - (e_y - 1)) / (1 + r): both terms >= 0 (e_y <= 1)
+        s = (rest - torch.expm1(shifted_y)) / one_plus_rest
+        one_minus_pt = s if smoothing == 0 else (1 - smoothing) * s + smoothing * (1 - 1 / num_classes)
+        loss = loss + epsilon * (w_y * one_minus_pt)
+        e_y = shifted_y.exp_()  # e at y: cheaper than a gather from e in the backward
+        ctx.save_for_backward(x, target, weight, e, rest, e_y, s, y, w_y, keep)
+        ctx.ignore_index, ctx.smoothing = ignore_index, smoothing
+        ctx.epsilon, ctx.reduction = epsilon, reduction
+        return reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        x, target, weight, e, rest, e_y, s, y, w_y, keep = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
+        create_graph = torch.is_grad_enabled()
+        if need_w or create_graph:  # weight's gradient, or a differentiable gradient: autograd does it
+            with torch.enable_grad():
+                if create_graph:  # stay connected to the graph that produced x and weight
+                    x_, w_ = x, weight
+                else:
+                    x_ = x.detach().requires_grad_(need_x)
+                    w_ = None if weight is None else weight.detach().requires_grad_(need_w)
+                loss = _poly1_cross_entropy(
+                    x_, target, w_, ctx.ignore_index, ctx.smoothing, ctx.epsilon, ctx.reduction
+                )
+                wrt = [t for t, need in ((x_, need_x), (w_, need_w)) if need]
+                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
+            return (
+                (next(grads) if need_x else None),
+                None,
+                (next(grads) if need_w else None),
+                None,
+                None,
+                None,
+                None,
+            )
+        num_classes, smoothing, epsilon = x.shape[1], ctx.smoothing, ctx.epsilon
+        if ctx.reduction == "none":
+            coef = g.unsqueeze(1)
+        else:
+            coef = g / w_y.sum() if ctx.reduction == "mean" else g
+        one_plus_rest = 1 + rest
+        # 1 + eps p_y: a sum of non-negative terms for eps >= 0, and as (1 + eps) + |eps| s for eps < 0
+        if epsilon >= 0:
+            factor = (e_y / one_plus_rest).mul_(epsilon).add_(1)
+        else:
+            factor = (s * -epsilon).add_(1 + epsilon)
+        b = coef * (1 - smoothing) * w_y * factor
+        # at y, A p_y - B as (B (e_y - 1 - r) + D e_y sum_c w_c) / (1 + r), as in cross_entropy
+        a, at_y = b, b * (e_y - 1 - rest)
+        if smoothing > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
+            d = coef * (smoothing / num_classes) * keep
+            d_total = d * (num_classes if weight is None else weight.sum())
+            a, at_y = b + d_total, at_y + d_total * e_y
+        grad = e * (a / one_plus_rest)
+        grad.scatter_(1, y, at_y / one_plus_rest)
+        if smoothing > 0:
+            grad.sub_(d if weight is None else d * _class_view(weight, x))
+        return grad, None, None, None, None, None, None
+
+
+class Poly1CrossEntropyLoss(_WeightedLoss):
+    r"""Module form of :func:`poly1_cross_entropy`.
+
+    Args:
+        epsilon: :math:`\varepsilon`, the coefficient of :math:`1 - P_t`. Default: ``1.0``.
+        weight: per-class weight of shape :math:`(C)`, kept as a buffer. Default: ``None``.
+        ignore_index: target value that is ignored. Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        label_smoothing: :math:`\lambda \in [0, 1]`. Default: ``0.0``.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import Poly1CrossEntropyLoss
+        >>> criterion = Poly1CrossEntropyLoss(epsilon=2.0)
+        >>> round(criterion(torch.zeros(2, 4), torch.tensor([0, 3])).item(), 4)  # ln 4 + 2 * 3/4
+        2.8863
+    """
+
+    def __init__(
+        self,
+        epsilon: float = 1.0,
+        weight: Optional[Tensor] = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, reduction)
+        self.epsilon = _check_epsilon(epsilon)
+        check_label_smoothing(label_smoothing)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return poly1_cross_entropy(
+            input, target, self.epsilon, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
+
+    def extra_repr(self) -> str:
+        return f"epsilon={self.epsilon}, {super().extra_repr()}"
