@@ -309,7 +309,8 @@ def prepare(
     in_unit = False
     if mode != "multiclass":
         in_unit = _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
-        if hard_target is not None:
+        # values are in [0, 1] or ignore_index (an integer) by now: hard exactly when integral
+        if hard_target is not None and not torch.equal(target.round(), target):
             soft = (target > 0) & (target < 1)
             if bool(soft.any()):
                 raise ValueError(

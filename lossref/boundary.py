@@ -38,12 +38,15 @@ from lossref._region import (
     Mode,
     Region,
     _RegionLoss,
+    _SigmoidPair,
     canonical_input,
     check_common,
     check_mode,
     num_channels,
+    pixel_count,
     pixel_mean,
     prepare,
+    ratio,
     reduce_region,
 )
 from lossref._validation import check_index_target, check_same_shape, check_tensor
@@ -177,6 +180,31 @@ def _target_map(
     return canonical_input(distance_map, mode, region)
 
 
+class _SigmoidBoundary(torch.autograd.Function):
+    """Per row of (N, C', S): the sum of phi (p - t) for p = sigmoid(x) and 0/1 targets t, no pixel
+    ignored. p - t is formed as p where t = 0 and as -sigmoid(-x) where t = 1, so every term, which
+    is >= 0, keeps its relative precision (p - 1 would round a confident pixel's term to 0). The
+    backward is the derivative phi p q, formed in the forward pass; with create_graph it is that
+    formula in differentiable torch code."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, t: Tensor, phi: Tensor) -> Tensor:
+        q = torch.neg(x).sigmoid_()
+        p = torch.sigmoid(x)
+        derivative = torch.mul(p, q).mul_(phi)
+        terms = p.lerp_(q.neg_(), t).mul_(phi)  # lerp is exact at t = 0 and t = 1
+        ctx.save_for_backward(x, t, phi, derivative)
+        return terms.sum(-1)
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> tuple[Optional[Tensor], None, None]:
+        x, t, phi, derivative = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: differentiable
+            p, q = _SigmoidPair.apply(x)
+            return g.unsqueeze(-1) * phi * p * q, None, None
+        return derivative * g.unsqueeze(-1), None, None
+
+
 @float32_under_autocast
 def boundary_loss(
     input: Tensor,
@@ -239,7 +267,11 @@ def boundary_loss(
         hard_target="boundary_loss",
     )
     phi = _target_map(input, target, mode, ignore_index, distance_map, region)
-    loss = pixel_mean(phi * (region.p - region.t), region, per_image)
+    if region.logits is not None and not (region.t.requires_grad or phi.requires_grad):  # fused
+        total = _SigmoidBoundary.apply(region.logits, region.t, phi)
+        loss = ratio(total if per_image else total.sum(0), pixel_count(region, per_image))
+    else:
+        loss = pixel_mean(phi * (region.p - region.t), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 
 

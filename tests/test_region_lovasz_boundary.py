@@ -72,7 +72,9 @@ def test_lovasz_is_linear_while_the_order_of_the_errors_is_kept():
     # then 1 (the whole image wrong): increments 1/2, 1/6, 1/3 -> 0.8/2 + 0.5/6 + 0.1/3
     t = torch.tensor([[1.0, 0.0, 1.0]], dtype=F64)
     p = torch.tensor([[0.2, 0.5, 0.9]], dtype=F64)
-    assert lovasz_softmax(p, t, mode="binary", from_logits=False).item() == approx(0.8 / 2 + 0.5 / 6 + 0.1 / 3)
+    assert lovasz_softmax(p, t, mode="binary", from_logits=False).item() == approx(
+        0.8 / 2 + 0.5 / 6 + 0.1 / 3
+    )
     a, b = torch.tensor([[0.1, 0.3, 0.95]], dtype=F64), torch.tensor([[0.4, 0.6, 0.8]], dtype=F64)
     f = lambda v: lovasz_softmax(v, t, mode="binary", from_logits=False).item()  # noqa: E731
     for lam in (0.25, 0.5, 0.9):
@@ -186,6 +188,26 @@ def test_boundary_loss_by_hand_and_gradient_sign():
     assert BoundaryLoss(from_logits=False)(p, t, phi).item() == loss.item()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_boundary_loss_keeps_its_precision_for_confident_predictions(dtype):
+    """Every term phi (p - t) is >= 0; inside the target it is |phi| sigmoid(-x), which p - 1 would
+    round to 0 in float32 from x ~ 17 on. Reference: the same sum in mpmath at 50 digits."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]], dtype=dtype)  # phi = 1, -1, -1, 1, 2
+    x = torch.tensor([[-25.0, 30.0, 20.0, -40.0, -35.0]], dtype=dtype, requires_grad=True)
+    loss = boundary_loss(x, t)
+    loss.backward()
+    phi = [1, -1, -1, 1, 2]
+    sig = [1 / (1 + mpmath.exp(-mpmath.mpf(v))) for v in x.tolist()[0]]
+    exact = sum(f * (s - y) for f, s, y in zip(phi, sig, t.tolist()[0])) / 5
+    assert abs(loss.item() - exact) <= 1e-6 * exact
+    exact_grad = [f * s * (1 - s) / 5 for f, s in zip(phi, sig)]
+    for got, want in zip(x.grad.tolist()[0], exact_grad):
+        assert abs(got - want) <= 1e-6 * abs(want)
+
+
 def test_distance_losses_on_empty_targets():
     empty = torch.zeros(1, 4, dtype=F64)
     stray = torch.tensor([[0.0, 1.0, 0.0, 0.0]], dtype=F64)
@@ -218,7 +240,9 @@ def test_hausdorff_agrees_with_monai_on_masks_with_foreground_and_background():
         monai = MonaiHausdorff(alpha=alpha, include_background=True, sigmoid=True, batch=batch)(x, t).item()
         ours = hausdorff_dt_loss(x, t, alpha, mode="multilabel", per_image=not batch).item()
         assert ours == approx(monai, 1e-6)  # MONAI rounds its distance maps to float32
-    assert HausdorffDTLoss(2.0, "multilabel")(x, t).item() == hausdorff_dt_loss(x, t, mode="multilabel").item()
+    assert (
+        HausdorffDTLoss(2.0, "multilabel")(x, t).item() == hausdorff_dt_loss(x, t, mode="multilabel").item()
+    )
     # gradient: nonzero, towards the target (negative where t = 1, positive where t = 0)
     xr = x.clone().requires_grad_(True)
     hausdorff_dt_loss(xr, t, mode="multilabel").backward()
@@ -231,7 +255,9 @@ def test_distance_losses_multiclass_gradcheck():
     labels = torch.randint(0, 3, (2, 4, 5), generator=g)
     labels[0, 0, 0] = -100
     for fn in (boundary_loss, hausdorff_dt_loss):
-        assert torch.autograd.gradcheck(lambda v: fn(v, labels, mode="multiclass", include_background=False), (x,))
+        assert torch.autograd.gradcheck(
+            lambda v: fn(v, labels, mode="multiclass", include_background=False), (x,)
+        )
 
 
 def test_distance_errors():
@@ -240,7 +266,9 @@ def test_distance_errors():
         boundary_loss(x, torch.tensor([[0.0, 0.5, 1.0, 1.0]]))
     with pytest.raises(ValueError, match=r"distance_map must have the shape of input \(1, 4\), got \(1, 3\)"):
         boundary_loss(x, torch.tensor([[0.0, 1.0, 1.0, 0.0]]), distance_map=torch.zeros(1, 3))
-    with pytest.raises(TypeError, match="distance_map has dtype torch.float64 but input has dtype torch.float32"):
+    with pytest.raises(
+        TypeError, match="distance_map has dtype torch.float64 but input has dtype torch.float32"
+    ):
         hausdorff_dt_loss(x, torch.zeros(1, 4), distance_map=torch.zeros(1, 4, dtype=F64))
     with pytest.raises(ValueError, match="alpha must be > 0"):
         hausdorff_dt_loss(x, torch.zeros(1, 4), 0.0)
