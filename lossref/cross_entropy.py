@@ -10,7 +10,7 @@ releases; each formula below is checked against torch in the tests.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -252,6 +252,106 @@ def _index_cross_entropy(
     return reduce_by_weight(loss, w, reduction)
 
 
+class _IndexParts(NamedTuple):
+    """What the derived backward of a class-index loss needs, each (N, 1, K) but ``e`` (N, C, K)."""
+
+    e: Tensor  #: e^(x - max), 1 at the maximum
+    rest: Tensor  #: r, the sum of e over all classes but the maximum
+    shifted_y: Tensor  #: x_y - max (0 for ignored samples)
+    y: Tensor  #: the target class (0 for ignored samples)
+    w_y: Tensor  #: w_y, 0 for ignored samples
+    keep: Tensor  #: not ignored
+
+
+def _index_forward(
+    x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float
+) -> tuple[Tensor, _IndexParts]:
+    r"""Cross-entropy of class indices per sample, (N, 1, K), weighted, before the reduction, in one
+    exp pass: :math:`-\log p_y = \log(1 + r) - (x_y - m)`; with label smoothing ``eps`` torch's
+    :math:`(1 - \varepsilon) w_y (-\log p_y) + \tfrac{\varepsilon}{C} \sum_c w_c (-\log p_c)`."""
+    num_classes = x.shape[1]
+    keep = (target != ignore_index).unsqueeze(1)
+    y = torch.where(keep, target.unsqueeze(1), 0).long()
+    shifted = x - x.amax(1, keepdim=True)
+    # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
+    shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
+    w_view = None if weight is None else _class_view(weight, x)
+    if eps > 0:
+        weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
+        weighted_sum.masked_fill_(~keep, 0.0)
+    e = shifted.exp_()  # the shifted logits are not needed any more
+    rest = _rest(e, 1)
+    lse = torch.log1p(rest)
+    w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
+    loss = (lse - shifted_y) * w_y
+    if eps > 0:
+        total_weight = num_classes if weight is None else weight.sum()
+        smooth = (lse * total_weight - weighted_sum) * keep
+        loss = (1 - eps) * loss + (eps / num_classes) * smooth
+    return loss, _IndexParts(e, rest, shifted_y, y, w_y, keep)
+
+
+def _index_gradient(
+    g: Tensor,
+    reduction: str,
+    eps: float,
+    weight: Optional[Tensor],
+    e: Tensor,
+    rest: Tensor,
+    e_y: Tensor,
+    y: Tensor,
+    w_y: Tensor,
+    keep: Tensor,
+    target_factor: Optional[Tensor] = None,
+) -> Tensor:
+    r"""The derived gradient :math:`A p - B\, \mathrm{onehot}(y) - D w` of cross-entropy's forward,
+    with :math:`B = (1 - \varepsilon) w_y` times an optional per-sample ``target_factor`` (Poly-1's
+    :math:`1 + \varepsilon p_y`), :math:`D = \varepsilon / C` and :math:`A = B + D \sum_c w_c`."""
+    num_classes = e.shape[1]
+    if reduction == "none":
+        coef = g.unsqueeze(1)
+    else:
+        coef = g / w_y.sum() if reduction == "mean" else g
+    b = coef * (1 - eps) * w_y
+    if target_factor is not None:
+        b = b * target_factor
+    # at y, A p_y - B as (B (e_y - 1 - r) + D e_y sum_c w_c) / (1 + r): e_y - 1 is exactly 0 where y
+    # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
+    a, at_y = b, b * (e_y - 1 - rest)
+    if eps > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
+        d = coef * (eps / num_classes) * keep
+        d_total = d * (num_classes if weight is None else weight.sum())
+        a, at_y = b + d_total, at_y + d_total * e_y
+    one_plus_rest = 1 + rest
+    grad = e * (a / one_plus_rest)
+    grad.scatter_(1, y, at_y / one_plus_rest)
+    if eps > 0:
+        grad.sub_(d if weight is None else d * _class_view(weight, e))
+    return grad
+
+
+def _gradient_by_autograd(
+    needs_input_grad: tuple[bool, ...],
+    g: Tensor,
+    x: Tensor,
+    weight: Optional[Tensor],
+    composite: Callable[[Tensor, Optional[Tensor]], Tensor],
+) -> tuple[Optional[Tensor], Optional[Tensor]]:
+    """The gradients for x and weight of ``composite(x, weight)``, a differentiable version of the
+    loss, under autograd: for weight's gradient, and for a differentiable gradient (create_graph)."""
+    need_x, need_w = needs_input_grad[0], needs_input_grad[2]
+    create_graph = torch.is_grad_enabled()
+    with torch.enable_grad():
+        if create_graph:  # stay connected to the graph that produced x and weight
+            x_, w_ = x, weight
+        else:
+            x_ = x.detach().requires_grad_(need_x)
+            w_ = None if weight is None else weight.detach().requires_grad_(need_w)
+        wrt = [t for t, need in ((x_, need_x), (w_, need_w)) if need and t is not None]
+        grads = iter(torch.autograd.grad(composite(x_, w_), wrt, g, create_graph=create_graph))
+    return (next(grads) if need_x else None), (next(grads) if need_w else None)
+
+
 class _IndexCrossEntropy(torch.autograd.Function):
     r"""Cross-entropy of class indices, logits of shape (N, C, K), with the derived gradient.
 
@@ -274,71 +374,25 @@ class _IndexCrossEntropy(torch.autograd.Function):
         eps: float,
         reduction: str,
     ) -> Tensor:
-        num_classes = x.shape[1]
-        keep = (target != ignore_index).unsqueeze(1)
-        y = torch.where(keep, target.unsqueeze(1), 0).long()
-        shifted = x - x.amax(1, keepdim=True)
-        # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
-        shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
-        w_view = None if weight is None else _class_view(weight, x)
-        if eps > 0:
-            weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
-            weighted_sum.masked_fill_(~keep, 0.0)
-        e = shifted.exp_()  # the shifted logits are not needed any more
-        rest = _rest(e, 1)
-        lse = torch.log1p(rest)
-        w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
-        loss = (lse - shifted_y) * w_y
-        if eps > 0:
-            total_weight = num_classes if weight is None else weight.sum()
-            smooth = (lse * total_weight - weighted_sum) * keep
-            loss = (1 - eps) * loss + (eps / num_classes) * smooth
-        e_y = shifted_y.exp()  # e at y: cheaper than a gather from e in the backward
-        ctx.save_for_backward(x, target, weight, e, rest, e_y, y, w_y, keep)
+        loss, parts = _index_forward(x, target, weight, ignore_index, eps)
+        e_y = parts.shifted_y.exp()  # e at y: cheaper than a gather from e in the backward
+        ctx.save_for_backward(x, target, weight, parts.e, parts.rest, e_y, parts.y, parts.w_y, parts.keep)
         ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
-        return reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
+        return reduce_by_weight(loss.squeeze(1), parts.w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
         x, target, weight, e, rest, e_y, y, w_y, keep = ctx.saved_tensors
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
-        create_graph = torch.is_grad_enabled()
-        if need_w or create_graph:  # weight's gradient, or a differentiable gradient: autograd does it
-            with torch.enable_grad():
-                if create_graph:  # stay connected to the graph that produced x and weight
-                    x_, w_ = x, weight
-                else:
-                    x_ = x.detach().requires_grad_(need_x)
-                    w_ = None if weight is None else weight.detach().requires_grad_(need_w)
-                loss = _index_cross_entropy(x_, target, w_, ctx.ignore_index, ctx.eps, ctx.reduction)
-                wrt = [t for t, need in ((x_, need_x), (w_, need_w)) if need]
-                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
-            return (
-                (next(grads) if need_x else None),
-                None,
-                (next(grads) if need_w else None),
-                None,
-                None,
-                None,
+        if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # weight's gradient, or create_graph
+            grad_x, grad_w = _gradient_by_autograd(
+                ctx.needs_input_grad,
+                g,
+                x,
+                weight,
+                lambda x_, w_: _index_cross_entropy(x_, target, w_, ctx.ignore_index, ctx.eps, ctx.reduction),
             )
-        num_classes, eps = x.shape[1], ctx.eps
-        if ctx.reduction == "none":
-            coef = g.unsqueeze(1)
-        else:
-            coef = g / w_y.sum() if ctx.reduction == "mean" else g
-        b = coef * (1 - eps) * w_y
-        # at y, A p_y - B as (B (e_y - 1 - r) + D e_y sum_c w_c) / (1 + r): e_y - 1 is exactly 0 where y
-        # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
-        a, at_y = b, b * (e_y - 1 - rest)
-        if eps > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
-            d = coef * (eps / num_classes) * keep
-            d_total = d * (num_classes if weight is None else weight.sum())
-            a, at_y = b + d_total, at_y + d_total * e_y
-        one_plus_rest = 1 + rest
-        grad = e * (a / one_plus_rest)
-        grad.scatter_(1, y, at_y / one_plus_rest)
-        if eps > 0:
-            grad.sub_(d if weight is None else d * _class_view(weight, x))
+            return grad_x, None, grad_w, None, None, None
+        grad = _index_gradient(g, ctx.reduction, ctx.eps, weight, e, rest, e_y, y, w_y, keep)
         return grad, None, None, None, None, None
 
 

@@ -29,7 +29,13 @@ from lossref._validation import (
     check_reduction,
     check_tensor,
 )
-from lossref.cross_entropy import _class_view, _index_cross_entropy, _rest, log_softmax
+from lossref.cross_entropy import (
+    _gradient_by_autograd,
+    _index_cross_entropy,
+    _index_forward,
+    _index_gradient,
+    log_softmax,
+)
 
 __all__ = ["poly1_cross_entropy", "Poly1CrossEntropyLoss"]
 
@@ -201,86 +207,39 @@ class _Poly1CrossEntropy(torch.autograd.Function):
         epsilon: float,
         reduction: str,
     ) -> Tensor:
-        num_classes = x.shape[1]
-        keep = (target != ignore_index).unsqueeze(1)
-        y = torch.where(keep, target.unsqueeze(1), 0).long()
-        shifted = x - x.amax(1, keepdim=True)
-        # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
-        shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
-        w_view = None if weight is None else _class_view(weight, x)
-        if smoothing > 0:
-            weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
-            weighted_sum.masked_fill_(~keep, 0.0)
-        e = shifted.exp_()  # the shifted logits are not needed any more
-        rest = _rest(e, 1)
-        one_plus_rest = 1 + rest
-        lse = torch.log1p(rest)
-        w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
-        loss = lse - shifted_y
-        if smoothing > 0:
-            total_weight = num_classes if weight is None else weight.sum()
-            smooth = lse * total_weight - weighted_sum
-            loss = (1 - smoothing) * w_y * loss + (smoothing / num_classes) * smooth * keep
-        else:
-            loss = loss * w_y
+        ce, parts = _index_forward(x, target, weight, ignore_index, smoothing)
+        rest, shifted_y = parts.rest, parts.shifted_y
         # s = 1 - p_y = (r - (e_y - 1)) / (1 + r): both terms >= 0 (e_y <= 1)
-        s = (rest - torch.expm1(shifted_y)) / one_plus_rest
-        one_minus_pt = s if smoothing == 0 else (1 - smoothing) * s + smoothing * (1 - 1 / num_classes)
-        loss = loss + epsilon * (w_y * one_minus_pt)
+        s = (rest - torch.expm1(shifted_y)) / (1 + rest)
+        one_minus_pt = s if smoothing == 0 else (1 - smoothing) * s + smoothing * (1 - 1 / x.shape[1])
+        loss = ce + epsilon * (parts.w_y * one_minus_pt)
         e_y = shifted_y.exp_()  # e at y: cheaper than a gather from e in the backward
-        ctx.save_for_backward(x, target, weight, e, rest, e_y, s, y, w_y, keep)
+        ctx.save_for_backward(x, target, weight, parts.e, rest, e_y, s, parts.y, parts.w_y, parts.keep)
         ctx.ignore_index, ctx.smoothing = ignore_index, smoothing
         ctx.epsilon, ctx.reduction = epsilon, reduction
-        return reduce_by_weight(loss.squeeze(1), w_y.squeeze(1), reduction)
+        return reduce_by_weight(loss.squeeze(1), parts.w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
         x, target, weight, e, rest, e_y, s, y, w_y, keep = ctx.saved_tensors
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
-        create_graph = torch.is_grad_enabled()
-        if need_w or create_graph:  # weight's gradient, or a differentiable gradient: autograd does it
-            with torch.enable_grad():
-                if create_graph:  # stay connected to the graph that produced x and weight
-                    x_, w_ = x, weight
-                else:
-                    x_ = x.detach().requires_grad_(need_x)
-                    w_ = None if weight is None else weight.detach().requires_grad_(need_w)
-                loss = _poly1_cross_entropy(
+        if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # weight's gradient, or create_graph
+            grad_x, grad_w = _gradient_by_autograd(
+                ctx.needs_input_grad,
+                g,
+                x,
+                weight,
+                lambda x_, w_: _poly1_cross_entropy(
                     x_, target, w_, ctx.ignore_index, ctx.smoothing, ctx.epsilon, ctx.reduction
-                )
-                wrt = [t for t, need in ((x_, need_x), (w_, need_w)) if need]
-                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
-            return (
-                (next(grads) if need_x else None),
-                None,
-                (next(grads) if need_w else None),
-                None,
-                None,
-                None,
-                None,
+                ),
             )
-        num_classes, smoothing, epsilon = x.shape[1], ctx.smoothing, ctx.epsilon
-        if ctx.reduction == "none":
-            coef = g.unsqueeze(1)
-        else:
-            coef = g / w_y.sum() if ctx.reduction == "mean" else g
-        one_plus_rest = 1 + rest
+            return grad_x, None, grad_w, None, None, None, None
+        epsilon = ctx.epsilon
         # 1 + eps p_y: a sum of non-negative terms for eps >= 0, and as (1 + eps) + |eps| s for eps < 0
         if epsilon >= 0:
-            factor = (e_y / one_plus_rest).mul_(epsilon).add_(1)
+            factor = (e_y / (1 + rest)).mul_(epsilon).add_(1)
         else:
             factor = (s * -epsilon).add_(1 + epsilon)
-        b = coef * (1 - smoothing) * w_y * factor
-        # at y, A p_y - B as (B (e_y - 1 - r) + D e_y sum_c w_c) / (1 + r), as in cross_entropy
-        a, at_y = b, b * (e_y - 1 - rest)
-        if smoothing > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
-            d = coef * (smoothing / num_classes) * keep
-            d_total = d * (num_classes if weight is None else weight.sum())
-            a, at_y = b + d_total, at_y + d_total * e_y
-        grad = e * (a / one_plus_rest)
-        grad.scatter_(1, y, at_y / one_plus_rest)
-        if smoothing > 0:
-            grad.sub_(d if weight is None else d * _class_view(weight, x))
+        grad = _index_gradient(g, ctx.reduction, ctx.smoothing, weight, e, rest, e_y, y, w_y, keep, factor)
         return grad, None, None, None, None, None, None
 
 
