@@ -22,14 +22,15 @@ mode                input                         target                        
 Dimension 0 is always the batch; in ``'binary'`` mode every other dimension is spatial (a channel
 of size 1 changes nothing), so there is one class, :math:`C = 1`, the foreground.
 
-**from_logits** (default ``True``; :func:`~lossref.lovasz_hinge` has none, its hinge is on the logits): ``input`` holds logits. With ``from_logits=False`` it holds
-probabilities, checked to lie in :math:`[0, 1]` (for ``'multiclass'`` they should sum to 1 over
-dim 1; that is not checked). Logs (the cross-entropy terms of :func:`~lossref.dice_bce_loss` and
-:func:`~lossref.combo_loss`) are taken from logits as log-sigmoid / log-softmax, never as
-``log(sigmoid(x))``, so logits of :math:`\pm 10^4` give finite losses and gradients; from
-probabilities they are clamped at :math:`-100`, as :func:`~lossref.binary_cross_entropy` does. The
-complement :math:`1 - p` is :math:`\sigma(-x)` from logits, and the sum of the other classes'
-probabilities for the softmax, so it keeps its relative precision where :math:`p \to 1`.
+**from_logits** (default ``True``; :func:`~lossref.lovasz_hinge` has none, its hinge is on the
+logits): ``input`` holds logits. With ``from_logits=False`` it holds probabilities, checked to lie
+in :math:`[0, 1]` (for ``'multiclass'`` they should sum to 1 over dim 1; that is not checked). Logs
+(the cross-entropy terms of :func:`~lossref.dice_bce_loss` and :func:`~lossref.combo_loss`) are
+taken from logits as log-sigmoid / log-softmax, never as ``log(sigmoid(x))``, so logits of
+:math:`\pm 10^4` give finite losses and gradients; from probabilities they are clamped at
+:math:`-100`, as :func:`~lossref.binary_cross_entropy` does. The complement :math:`1 - p` is
+:math:`\sigma(-x)` from logits, and the sum of the other classes' probabilities for the softmax, so
+it keeps its relative precision where :math:`p \to 1`.
 
 **Statistics.** For each image :math:`n` and class :math:`c`, over the counted pixels :math:`i`:
 
@@ -81,8 +82,8 @@ As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional
+from dataclasses import dataclass
+from typing import Literal, Optional
 
 import torch
 import torch.nn.functional as F
@@ -107,59 +108,20 @@ LOG_FLOOR = -100.0
 
 @dataclass
 class Region:
-    """Canonical tensors of shape (N, C', S), S the flattened spatial size; ignored pixels hold 0.
+    """A region loss's arguments after :func:`prepare`: the target in the canonical layout (N, C', S), C'
+    the included classes and S the flattened spatial size, and the input the probabilities are formed
+    from when a loss asks for them (:func:`probability`, :func:`probabilities`,
+    :func:`probabilities_and_logs`, or the fused paths of :func:`sigmoid_logits`)."""
 
-    ``p`` and ``q`` are formed on first use (a loss that needs neither, or that reads the logits
-    directly, never pays for them)."""
-
-    t: Tensor  #: targets in [0, 1]
-    valid: Tensor  #: 1 where the pixel counts, 0 where it is ignored (broadcasts to p)
+    x: Tensor  #: the input, channels first (N, C, *spatial), every channel (the softmax needs them all)
+    t: Tensor  #: (N, C', S) targets in [0, 1], 0 at ignored pixels
+    #: (N, 1 or C', S): 1 where the pixel counts, 0 where it is ignored; None when no pixel is ignored
+    #: (then there is nothing to multiply by)
+    valid: Optional[Tensor]
+    mode: str
+    from_logits: bool
     spatial: tuple[int, ...]  #: the spatial shape, for distance maps
     classes: slice  #: the included channels of the input (for weight and distance maps)
-    #: no pixel is ignored (``valid`` is all ones, and multiplying by it can be skipped)
-    all_valid: bool = False
-    #: the canonical logits when p = sigmoid(logits) and no pixel is ignored, else None
-    logits: Optional[Tensor] = None
-    make_p: Optional[Callable[[], Tensor]] = field(default=None, repr=False)
-    make_q: Optional[Callable[[], Tensor]] = field(default=None, repr=False)
-    #: (log p, log(1 - p)), with ``need_logs``
-    make_logs: Optional[Callable[[], tuple[Tensor, Tensor]]] = field(default=None, repr=False)
-    _p: Optional[Tensor] = field(default=None, repr=False)
-    _q: Optional[Tensor] = field(default=None, repr=False)
-    _logs: Optional[tuple[Tensor, Tensor]] = field(default=None, repr=False)
-
-    @property
-    def p(self) -> Tensor:
-        """probabilities"""
-        if self._p is None:
-            assert self.make_p is not None
-            self._p = self.make_p()
-        return self._p
-
-    @property
-    def q(self) -> Tensor:
-        """1 - p, accurate"""
-        if self._q is None:
-            assert self.make_q is not None
-            self._q = self.make_q()
-        return self._q
-
-    @property
-    def log_p(self) -> Tensor:
-        """log p (``prepare(..., need_logs=True)``)"""
-        return self._get_logs()[0]
-
-    @property
-    def log_q(self) -> Tensor:
-        """log(1 - p), accurate (``prepare(..., need_logs=True)``)"""
-        return self._get_logs()[1]
-
-    def _get_logs(self) -> tuple[Tensor, Tensor]:
-        if self._logs is None:
-            if self.make_logs is None:
-                raise RuntimeError("the logs of a Region need prepare(..., need_logs=True)")
-            self._logs = self.make_logs()
-        return self._logs
 
 
 def check_mode(mode: str) -> None:
@@ -266,21 +228,15 @@ def _log1m_softmax(log_p: Tensor) -> Tensor:
     return torch.where(use_lse, lse.expand_as(p), torch.log1p(-torch.where(use_lse, 0.0, p)))
 
 
-def prepare(
+def _check_shapes(
     input: Tensor,
     target: Tensor,
     mode: str,
-    from_logits: bool,
     ignore_index: int,
     include_background: bool,
     weight: Optional[Tensor],
-    need_logs: bool = False,
-    hard_target: Optional[str] = None,
-) -> Region:
-    """Validate shapes and values and return the canonical :class:`Region` (see the module's docs).
-
-    ``hard_target``: the name of the loss, if it needs 0/1 targets (Lovász, distance maps).
-    """
+) -> None:
+    """The checks of shapes, and of class indices (in range, or ``ignore_index``)."""
     if input.dim() < (1 if mode == "binary" else 2):
         expected = "(N, *)" if mode == "binary" else "(N, C, *)"
         raise ValueError(
@@ -302,113 +258,158 @@ def prepare(
             )
         if c < 2:
             raise ValueError(f"include_background=False leaves no class of input with C = {c} channels")
+
+
+def _check_hard(target: Tensor, loss: str) -> None:
+    """0/1 values (or ignore_index) in a floating target already checked by :func:`_check_values`,
+    for the losses of sets (Lovász, distance maps)."""
+    # values are in [0, 1] or ignore_index (an integer) by now: hard exactly when integral
+    if torch.equal(target.round(), target):
+        return
+    soft = (target > 0) & (target < 1)
+    if bool(soft.any()):
+        raise ValueError(
+            f"target of {loss} must hold 0/1 values (or ignore_index), got a soft label "
+            f"{target[soft][0].item()!r}; {int(soft.sum())} of {target.numel()} elements are soft"
+        )
+
+
+def _any_ignored_index(target: Tensor, c: int, ignore_index: int) -> bool:
+    """Whether a class-index target holds ``ignore_index``, from one min or max where it lies outside
+    [0, C) (the target is checked: every other value is in [0, C))."""
+    if target.numel() == 0:
+        return False
+    if 0 <= ignore_index < c:  # a class index: its pixels are left out
+        return bool((target == ignore_index).any())
+    return bool(target.min() < 0) if ignore_index < 0 else bool(target.max() >= c)
+
+
+def _one_hot_target(target: Tensor, x: Tensor, ignore_index: int) -> tuple[Tensor, Optional[Tensor]]:
+    """Class indices (N, *spatial) as one-hot (N, C, *spatial) in the dtype of the input ``x``
+    (channels first), and the valid mask (N, 1, *spatial), None if no pixel is ignored."""
+    if not _any_ignored_index(target, x.shape[1], ignore_index):
+        t = torch.zeros(x.shape, dtype=x.dtype, device=x.device)
+        return t.scatter_(1, target.long().unsqueeze(1), 1.0), None
+    keep = target != ignore_index
+    valid = keep.unsqueeze(1).to(x.dtype)
+    one_hot = F.one_hot(torch.where(keep, target, 0).long(), x.shape[1]).movedim(-1, 1).to(x.dtype)
+    return one_hot * valid, valid  # an ignored pixel is no class's
+
+
+def _label_target(
+    target: Tensor, mode: str, ignore_index: int, in_unit: bool
+) -> tuple[Tensor, Optional[Tensor]]:
+    """A floating target, channels first, with 0 at ignored pixels, and the valid mask (None if no
+    pixel is ignored). ``in_unit``: every value is known to lie in [0, 1]."""
+    t = _channels_first(target, mode)
+    # values all in [0, 1] rule out an ignore_index outside it without another pass over the target
+    if (in_unit and not 0 <= ignore_index <= 1) or not bool((t == ignore_index).any()):
+        return t, None
+    keep = t != ignore_index
+    return torch.where(keep, t, 0.0), keep.to(t.dtype)
+
+
+def _canonical(v: Tensor, classes: slice) -> Tensor:
+    """(N, C or 1, *spatial) -> (N, C', S): the included channels, the spatial dimensions flattened.
+    A single channel is kept whole: it is the binary foreground, or a valid mask shared by the classes."""
+    v = v if v.shape[1] == 1 else v[:, classes]
+    return v.reshape(v.shape[0], v.shape[1], math.prod(v.shape[2:]))
+
+
+def prepare(
+    input: Tensor,
+    target: Tensor,
+    mode: str,
+    from_logits: bool,
+    ignore_index: int,
+    include_background: bool,
+    weight: Optional[Tensor],
+    hard_target: Optional[str] = None,
+) -> Region:
+    """Validate shapes and values and return the canonical :class:`Region` (see the module's docs):
+    the target one-hot (class indices) or as given (labels), and the valid mask. It forms no
+    probabilities; the loss asks for those it needs.
+
+    ``hard_target``: the name of the loss, if it needs 0/1 targets (Lovász, distance maps).
+    """
+    _check_shapes(input, target, mode, ignore_index, include_background, weight)
     if not from_logits:
         _check_values(
             input, "input", None, " with from_logits=False (probabilities; for logits pass from_logits=True)"
         )
-    in_unit = False
-    if mode != "multiclass":
-        in_unit = _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
-        # values are in [0, 1] or ignore_index (an integer) by now: hard exactly when integral
-        if hard_target is not None and not torch.equal(target.round(), target):
-            soft = (target > 0) & (target < 1)
-            if bool(soft.any()):
-                raise ValueError(
-                    f"target of {hard_target} must hold 0/1 values (or ignore_index), got a soft label "
-                    f"{target[soft][0].item()!r}; {int(soft.sum())} of {target.numel()} elements are soft"
-                )
-
     x = _channels_first(input, mode)
-    n, spatial = x.shape[0], tuple(x.shape[2:])
-    dtype = input.dtype
-    classes = slice(0 if include_background else 1, None)
-    size = math.prod(spatial)
-
-    def canon(v: Tensor) -> Tensor:
-        v = v if v.shape[1] == 1 else v[:, classes]
-        return v.reshape(n, v.shape[1], size)
-
-    make_logs: Optional[Callable[[], tuple[Tensor, Tensor]]] = None
-    make_p: Optional[Callable[[], Tensor]] = None
-    make_q: Optional[Callable[[], Tensor]] = None
     if mode == "multiclass":
-        if target.numel() == 0:
-            any_ignored = False
-        elif 0 <= ignore_index < c:  # a class index: its pixels are left out
-            any_ignored = bool((target == ignore_index).any())
-        else:  # the check passed: every value is in [0, C) or is ignore_index, outside it
-            any_ignored = bool(target.min() < 0) if ignore_index < 0 else bool(target.max() >= c)
-        if any_ignored:
-            keep = target != ignore_index
-            index = torch.where(keep, target, 0).long()
-            valid = keep.unsqueeze(1).to(dtype)
-            t = F.one_hot(index, c).movedim(-1, 1).to(dtype) * valid  # an ignored pixel is no class's
-        else:
-            t = torch.zeros(x.shape, dtype=dtype, device=x.device).scatter_(
-                1, target.long().unsqueeze(1), 1.0
-            )
-        if from_logits:
-            if need_logs:
-                log_p = torch.log_softmax(x, 1)
-                log_q = _log1m_softmax(log_p)
-                p_full, q_full = log_p.exp(), log_q.exp()
-                make_p, make_q = (lambda: p_full), (lambda: q_full)
-                make_logs = lambda: (log_p, log_q)  # noqa: E731
-            else:  # q (the costlier one) only if a loss asks for it
-                make_p = lambda: torch.softmax(x, 1)  # noqa: E731
-                make_q = lambda: _log1m_softmax(torch.log_softmax(x, 1)).exp()  # noqa: E731
-        else:
-            make_p, make_q = (lambda: x), (lambda: 1 - x)
+        t, valid = _one_hot_target(target, x, ignore_index)
     else:
-        tt = _channels_first(target, mode)
-        any_ignored = not (in_unit and not 0 <= ignore_index <= 1) and bool((tt == ignore_index).any())
-        if any_ignored:
-            keep = tt != ignore_index
-            t = torch.where(keep, tt, 0.0)
-            valid = keep.to(dtype)
-        else:
-            t = tt
-        if from_logits:
-            pair: list[tuple[Tensor, Tensor]] = []
+        in_unit = _check_values(target, "target", ignore_index, f" or be ignore_index ({ignore_index})")
+        if hard_target is not None:
+            _check_hard(target, hard_target)
+        t, valid = _label_target(target, mode, ignore_index, in_unit)
+    classes = slice(0 if include_background else 1, None)
+    return Region(
+        x=x,
+        t=_canonical(t, classes),
+        valid=None if valid is None else _canonical(valid, classes),
+        mode=mode,
+        from_logits=from_logits,
+        spatial=tuple(x.shape[2:]),
+        classes=classes,
+    )
 
-            def sigmoid_pair() -> tuple[Tensor, Tensor]:
-                if not pair:
-                    pair.append(_SigmoidPair.apply(x))
-                return pair[0]
 
-            make_p, make_q = (lambda: sigmoid_pair()[0]), (lambda: sigmoid_pair()[1])
-            make_logs = lambda: (F.logsigmoid(x), F.logsigmoid(-x))  # noqa: E731
-        else:
-            make_p, make_q = (lambda: x), (lambda: 1 - x)
-    if not from_logits:
-        probs, complement = make_p, make_q
-        make_logs = lambda: (_safe_log(probs()), _safe_log(complement()))  # noqa: E731
+def _counted(v: Tensor, region: Region) -> Tensor:
+    """v (N, C or 1, *spatial) in the canonical layout, 0 at ignored pixels."""
+    v = _canonical(v, region.classes)
+    return v if region.valid is None else v * region.valid
 
-    assert make_p is not None and make_q is not None
-    raw_p, raw_q = make_p, make_q
-    if any_ignored:
-        valid_c = canon(valid)
-        region = Region(t=canon(t), valid=valid_c, spatial=spatial, classes=classes)
-        region.make_p = lambda: canon(raw_p()) * valid_c
-        region.make_q = lambda: canon(raw_q()) * valid_c
+
+def probability(region: Region) -> Tensor:
+    """p (N, C', S), 0 at ignored pixels, for the losses that need no 1 - p."""
+    if not region.from_logits:
+        return _counted(region.x, region)
+    if region.mode == "multiclass":
+        return _counted(torch.softmax(region.x, 1), region)
+    # the pair's derivative p q keeps its precision where p -> 1 (sigmoid's own p (1 - p) does not)
+    return _counted(_SigmoidPair.apply(region.x)[0], region)
+
+
+def probabilities(region: Region) -> tuple[Tensor, Tensor]:
+    """p and q = 1 - p formed accurately (see the module's docs), each (N, C', S), 0 at ignored pixels."""
+    x = region.x
+    if not region.from_logits:
+        p, q = x, 1 - x
+    elif region.mode == "multiclass":
+        p, q = torch.softmax(x, 1), _log1m_softmax(torch.log_softmax(x, 1)).exp()
     else:
-        t_c = canon(t)
-        ones = torch.ones((), dtype=dtype, device=x.device).expand(t_c.shape)
-        region = Region(t=t_c, valid=ones, spatial=spatial, classes=classes, all_valid=True)
-        region.make_p = lambda: canon(raw_p())
-        region.make_q = lambda: canon(raw_q())
-        if from_logits and mode != "multiclass":
-            region.logits = canon(x)
-    if need_logs:  # formed on first use: BCE of sigmoid logits has a fused path that needs no logs
-        assert make_logs is not None
-        raw_logs = make_logs
+        p, q = _SigmoidPair.apply(x)
+    return _counted(p, region), _counted(q, region)
 
-        def canonical_logs() -> tuple[Tensor, Tensor]:
-            log_p, log_q = raw_logs()
-            return canon(log_p), canon(log_q)
 
-        region.make_logs = canonical_logs
-    return region
+def probabilities_and_logs(region: Region) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """p, q = 1 - p (0 at ignored pixels), log p and log q (not masked: their terms are weighted by
+    the target and the valid mask), each (N, C', S). Logs of logits are log-sigmoid / log-softmax
+    (p and q then their exponentials); logs of probabilities are floored at -100."""
+    x = region.x
+    if not region.from_logits:
+        p, q = x, 1 - x
+        log_p, log_q = _safe_log(p), _safe_log(q)
+    elif region.mode == "multiclass":
+        log_p = torch.log_softmax(x, 1)
+        log_q = _log1m_softmax(log_p)
+        p, q = log_p.exp(), log_q.exp()
+    else:
+        p, q = _SigmoidPair.apply(x)
+        log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
+    canonical_logs = _canonical(log_p, region.classes), _canonical(log_q, region.classes)
+    return _counted(p, region), _counted(q, region), *canonical_logs
+
+
+def sigmoid_logits(region: Region) -> Optional[Tensor]:
+    """The canonical logits (N, C', S) when p = sigmoid(logits) and no pixel is ignored, for the fused
+    Functions (:class:`_SigmoidConfusion`, the boundary loss's); else None."""
+    if region.from_logits and region.mode != "multiclass" and region.valid is None:
+        return _canonical(region.x, region.classes)
+    return None
 
 
 class _SigmoidConfusion(torch.autograd.Function):
@@ -466,22 +467,26 @@ class _SigmoidConfusion(torch.autograd.Function):
 
 def confusion(region: Region, per_image: bool, with_ce: bool = False) -> tuple[Tensor, ...]:
     """TP, FP, FN per (image, class), or per class summed over the batch; with ``with_ce`` also
-    POS = sum t (-log p) and NEG = sum (1 - t)(-log(1 - p)) over the counted pixels (needs
-    ``prepare(..., need_logs=True)``). Non-negative terms only."""
-    if region.logits is not None and not region.t.requires_grad:  # one fused pass, same sums
-        stats = _SigmoidConfusion.apply(region.logits, region.t, with_ce)
+    POS = sum t (-log p) and NEG = sum (1 - t)(-log(1 - p)) over the counted pixels. Non-negative
+    terms only."""
+    t, logits = region.t, sigmoid_logits(region)
+    if logits is not None and not t.requires_grad:  # one fused pass, same sums
+        stats = _SigmoidConfusion.apply(logits, t, with_ce)
+    elif with_ce:
+        p, q, log_p, log_q = probabilities_and_logs(region)
+        stats = ((p * t).sum(-1), (p * (1 - t)).sum(-1), (q * t).sum(-1))
+        # ignored pixels have t = 0, and are left out of NEG by valid
+        u = 1 - t if region.valid is None else (1 - t) * region.valid
+        stats += (-(t * log_p).sum(-1), -(u * log_q).sum(-1))
     else:
-        t = region.t
-        stats = ((region.p * t).sum(-1), (region.p * (1 - t)).sum(-1), (region.q * t).sum(-1))
-        if with_ce:  # ignored pixels have t = 0, and are left out of NEG by valid
-            u = 1 - t if region.all_valid else (1 - t) * region.valid
-            stats += (-(t * region.log_p).sum(-1), -(u * region.log_q).sum(-1))
+        p, q = probabilities(region)
+        stats = ((p * t).sum(-1), (p * (1 - t)).sum(-1), (q * t).sum(-1))
     return tuple(v.sum(0) for v in stats) if not per_image else tuple(stats)
 
 
 def pixel_count(region: Region, per_image: bool) -> Tensor:
     """The number of counted pixels per (image, class), or per class over the batch."""
-    if region.all_valid:
+    if region.valid is None:
         count = torch.full(
             region.t.shape[:-1], region.t.shape[-1], dtype=region.t.dtype, device=region.t.device
         )
@@ -498,7 +503,7 @@ def ratio(num: Tensor, den: Tensor) -> Tensor:
 
 def pixel_mean(values: Tensor, region: Region, per_image: bool) -> Tensor:
     """Mean over the counted pixels of each (image, class) of a (N, C', S) tensor; 0 if none count."""
-    if region.all_valid:
+    if region.valid is None:
         total = values.sum(-1)
         count = torch.full_like(total, values.shape[-1])
     else:
@@ -560,7 +565,6 @@ class _RegionLoss(nn.Module):
 
 
 def canonical_input(input: Tensor, mode: str, region: Region) -> Tensor:
-    """The raw input (logits or probabilities) in the (N, C', S) layout of ``region``."""
-    x = _channels_first(input, mode)
-    x = x if x.shape[1] == 1 else x[:, region.classes]
-    return x.reshape(x.shape[0], x.shape[1], math.prod(region.spatial))
+    """A tensor of the input's shape (the raw input, a distance map) in the (N, C', S) layout of
+    ``region``."""
+    return _canonical(_channels_first(input, mode), region.classes)

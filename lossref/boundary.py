@@ -46,8 +46,10 @@ from lossref._region import (
     pixel_count,
     pixel_mean,
     prepare,
+    probability,
     ratio,
     reduce_region,
+    sigmoid_logits,
 )
 from lossref._validation import check_index_target, check_same_shape, check_tensor
 
@@ -142,8 +144,8 @@ def signed_distance_map(
     valid = (target == 0) | (target == 1) | (target == ignore_index)
     if not bool(valid.all()):
         raise ValueError(
-            f"target must hold 0/1 values (or ignore_index) for a distance map, got {target[~valid][0].item()!r}; "
-            f"{int((~valid).sum())} of {target.numel()} elements are not 0 or 1"
+            "target must hold 0/1 values (or ignore_index) for a distance map, got "
+            f"{target[~valid][0].item()!r}; {int((~valid).sum())} of {target.numel()} elements are not 0 or 1"
         )
     if target.dim() < (1 if mode == "binary" else 2):
         raise ValueError(f"target for mode={mode!r} needs a batch dimension, got shape {tuple(target.shape)}")
@@ -267,11 +269,12 @@ def boundary_loss(
         hard_target="boundary_loss",
     )
     phi = _target_map(input, target, mode, ignore_index, distance_map, region)
-    if region.logits is not None and not (region.t.requires_grad or phi.requires_grad):  # fused
-        total = _SigmoidBoundary.apply(region.logits, region.t, phi)
+    logits = sigmoid_logits(region)
+    if logits is not None and not (region.t.requires_grad or phi.requires_grad):  # fused
+        total = _SigmoidBoundary.apply(logits, region.t, phi)
         loss = ratio(total if per_image else total.sum(0), pixel_count(region, per_image))
     else:
-        loss = pixel_mean(phi * (region.p - region.t), region, per_image)
+        loss = pixel_mean(phi * (probability(region) - region.t), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 
 
@@ -293,7 +296,8 @@ def hausdorff_dt_loss(
     r"""Hausdorff distance loss, distance-transform variant (Karimi & Salcudean 2019, eq. 8).
 
     .. math::
-        \ell = \frac{1}{|\Omega|} \sum_{i \in \Omega} (p_i - t_i)^2 \left(d_P(i)^{\alpha} + d_G(i)^{\alpha}\right)
+        \ell = \frac{1}{|\Omega|} \sum_{i \in \Omega}
+               (p_i - t_i)^2 \left(d_P(i)^{\alpha} + d_G(i)^{\alpha}\right)
 
     per image and class: :math:`d_G = |\phi_G|` is the unsigned distance to the target's boundary and
     :math:`d_P` that of the predicted mask :math:`p > \tfrac12`, recomputed at each call and treated
@@ -334,9 +338,10 @@ def hausdorff_dt_loss(
         hard_target="hausdorff_dt_loss",
     )
     d_target = _target_map(input, target, mode, ignore_index, distance_map, region).abs()
-    predicted = (region.p.detach() > 0.5).reshape(*region.p.shape[:2], *region.spatial)
-    d_pred = _maps_like(predicted, input.dtype).abs().reshape(region.p.shape)
-    loss = pixel_mean((region.p - region.t) ** 2 * (d_pred**alpha + d_target**alpha), region, per_image)
+    p = probability(region)
+    predicted = (p.detach() > 0.5).reshape(*p.shape[:2], *region.spatial)
+    d_pred = _maps_like(predicted, input.dtype).abs().reshape(p.shape)
+    loss = pixel_mean((p - region.t) ** 2 * (d_pred**alpha + d_target**alpha), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 
 

@@ -10,12 +10,22 @@ releases; each formula below is checked against torch in the tests.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
+from lossref._class_scores import (
+    IndexParts,
+    class_view,
+    gradient_by_autograd,
+    index_forward,
+    index_gradient,
+    index_nll,
+    sum_without_max,
+    weighted_nll,
+)
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
@@ -29,39 +39,6 @@ from lossref._validation import (
 )
 
 __all__ = ["log_softmax", "nll_loss", "cross_entropy", "NLLLoss", "CrossEntropyLoss"]
-
-
-def _class_view(t: Tensor, input: Tensor) -> Tensor:
-    """A per-class tensor of shape (C,) shaped to broadcast along input's class dimension."""
-    return t if input.dim() == 1 else t.view(-1, *[1] * (input.dim() - 2))
-
-
-def _weighted_nll(
-    log_probs: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int
-) -> tuple[Tensor, Tensor]:
-    """Per-element ``-w[y] log_probs[y]`` (0 where ignored) and the per-element weights ``w[y]``."""
-    class_dim = 0 if log_probs.dim() == 1 else 1
-    keep = target != ignore_index
-    safe = torch.where(keep, target, 0).long()
-    # masked, not multiplied by w = 0: an ignored row may hold -inf (a masked-out class), as in torch
-    picked = log_probs.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim).masked_fill(~keep, 0)
-    w = keep.to(log_probs.dtype) if weight is None else weight[safe] * keep
-    return -(picked * w), w
-
-
-def _rest(e: Tensor, dim: int) -> Tensor:
-    r"""The sum :math:`r = \sum_{k \ne j} e_k` of :math:`e = e^{x - x_j}`, exactly 1 at the maximum :math:`j`.
-
-    ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times slower than ``amax``):
-    the maximum and any logit that ties with it or is within rounding of it. Their number less one,
-    an integer that ``round`` recovers from the two sums, is added back; it is 0 unless :math:`r \ge 1`,
-    so a small :math:`r` is exact to the last bit. Autograd differentiates ``frac`` as the identity
-    and ``round`` as 0, so :math:`\partial r / \partial e_k = 1` for every :math:`k`, :math:`j`
-    included: with the maximum held constant, the derivative of :math:`\log(1 + r)`, the log of the
-    full sum.
-    """
-    below = torch.frac(e).sum(dim, keepdim=True)
-    return below + (e.sum(dim, keepdim=True) - below - 1).round()
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
@@ -93,7 +70,7 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
         '4.122307e-09'
     """
     shifted = input - input.amax(dim, keepdim=True).detach()
-    return shifted - torch.log1p(_rest(shifted.exp(), dim))
+    return shifted - torch.log1p(sum_without_max(shifted.exp(), dim))
 
 
 @float32_under_autocast
@@ -143,7 +120,7 @@ def nll_loss(
     check_index_target(target, input, num_classes, ignore_index)
     check_class_weight(weight, "weight", input, num_classes)
     check_reduction(reduction)
-    loss, w = _weighted_nll(input, target, weight, ignore_index)
+    loss, w = weighted_nll(input, target, weight, ignore_index)
     return reduce_by_weight(loss, w, reduction)
 
 
@@ -222,7 +199,7 @@ def cross_entropy(
         log_probs = log_softmax(input, class_dim)
         q = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
-            q = q * _class_view(weight, input)
+            q = q * class_view(weight, input)
         return reduce(-(q * log_probs).sum(class_dim), reduction)
 
     check_index_target(target, input, num_classes, ignore_index)
@@ -244,122 +221,20 @@ def _index_cross_entropy(
     x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float, reduction: str
 ) -> Tensor:
     """Cross-entropy of class indices from differentiable primitives (x batched, classes in dim 1)."""
-    log_probs = log_softmax(x, 1)
-    loss, w = _weighted_nll(log_probs, target, weight, ignore_index)
-    if eps > 0:
-        weighted = log_probs if weight is None else log_probs * _class_view(weight, x)
-        loss = (1 - eps) * loss + (eps / x.shape[1]) * -weighted.sum(1).masked_fill(target == ignore_index, 0)
+    loss, w = index_nll(log_softmax(x, 1), target, weight, ignore_index, eps)
     return reduce_by_weight(loss, w, reduction)
-
-
-class _IndexParts(NamedTuple):
-    """What the derived backward of a class-index loss needs, each (N, 1, K) but ``e`` (N, C, K)."""
-
-    e: Tensor  #: e^(x - max), 1 at the maximum
-    rest: Tensor  #: r, the sum of e over all classes but the maximum
-    shifted_y: Tensor  #: x_y - max (0 for ignored samples)
-    y: Tensor  #: the target class (0 for ignored samples)
-    w_y: Tensor  #: w_y, 0 for ignored samples
-    keep: Tensor  #: not ignored
-
-
-def _index_forward(
-    x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float
-) -> tuple[Tensor, _IndexParts]:
-    r"""Cross-entropy of class indices per sample, (N, 1, K), weighted, before the reduction, in one
-    exp pass: :math:`-\log p_y = \log(1 + r) - (x_y - m)`; with label smoothing ``eps`` torch's
-    :math:`(1 - \varepsilon) w_y (-\log p_y) + \tfrac{\varepsilon}{C} \sum_c w_c (-\log p_c)`."""
-    num_classes = x.shape[1]
-    keep = (target != ignore_index).unsqueeze(1)
-    y = torch.where(keep, target.unsqueeze(1), 0).long()
-    shifted = x - x.amax(1, keepdim=True)
-    # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
-    shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
-    w_view = None if weight is None else _class_view(weight, x)
-    if eps > 0:
-        weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
-        weighted_sum.masked_fill_(~keep, 0.0)
-    e = shifted.exp_()  # the shifted logits are not needed any more
-    rest = _rest(e, 1)
-    lse = torch.log1p(rest)
-    w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
-    loss = (lse - shifted_y) * w_y
-    if eps > 0:
-        total_weight = num_classes if weight is None else weight.sum()
-        smooth = (lse * total_weight - weighted_sum) * keep
-        loss = (1 - eps) * loss + (eps / num_classes) * smooth
-    return loss, _IndexParts(e, rest, shifted_y, y, w_y, keep)
-
-
-def _index_gradient(
-    g: Tensor,
-    reduction: str,
-    eps: float,
-    weight: Optional[Tensor],
-    e: Tensor,
-    rest: Tensor,
-    e_y: Tensor,
-    y: Tensor,
-    w_y: Tensor,
-    keep: Tensor,
-    target_factor: Optional[Tensor] = None,
-) -> Tensor:
-    r"""The derived gradient :math:`A p - B\, \mathrm{onehot}(y) - D w` of cross-entropy's forward,
-    with :math:`B = (1 - \varepsilon) w_y` times an optional per-sample ``target_factor`` (Poly-1's
-    :math:`1 + \varepsilon p_y`), :math:`D = \varepsilon / C` and :math:`A = B + D \sum_c w_c`."""
-    num_classes = e.shape[1]
-    if reduction == "none":
-        coef = g.unsqueeze(1)
-    else:
-        coef = g / w_y.sum() if reduction == "mean" else g
-    b = coef * (1 - eps) * w_y
-    if target_factor is not None:
-        b = b * target_factor
-    # at y, A p_y - B as (B (e_y - 1 - r) + D e_y sum_c w_c) / (1 + r): e_y - 1 is exactly 0 where y
-    # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
-    a, at_y = b, b * (e_y - 1 - rest)
-    if eps > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
-        d = coef * (eps / num_classes) * keep
-        d_total = d * (num_classes if weight is None else weight.sum())
-        a, at_y = b + d_total, at_y + d_total * e_y
-    one_plus_rest = 1 + rest
-    grad = e * (a / one_plus_rest)
-    grad.scatter_(1, y, at_y / one_plus_rest)
-    if eps > 0:
-        grad.sub_(d if weight is None else d * _class_view(weight, e))
-    return grad
-
-
-def _gradient_by_autograd(
-    needs_input_grad: tuple[bool, ...],
-    g: Tensor,
-    x: Tensor,
-    weight: Optional[Tensor],
-    composite: Callable[[Tensor, Optional[Tensor]], Tensor],
-) -> tuple[Optional[Tensor], Optional[Tensor]]:
-    """The gradients for x and weight of ``composite(x, weight)``, a differentiable version of the
-    loss, under autograd: for weight's gradient, and for a differentiable gradient (create_graph)."""
-    need_x, need_w = needs_input_grad[0], needs_input_grad[2]
-    create_graph = torch.is_grad_enabled()
-    with torch.enable_grad():
-        if create_graph:  # stay connected to the graph that produced x and weight
-            x_, w_ = x, weight
-        else:
-            x_ = x.detach().requires_grad_(need_x)
-            w_ = None if weight is None else weight.detach().requires_grad_(need_w)
-        wrt = [t for t, need in ((x_, need_x), (w_, need_w)) if need and t is not None]
-        grads = iter(torch.autograd.grad(composite(x_, w_), wrt, g, create_graph=create_graph))
-    return (next(grads) if need_x else None), (next(grads) if need_w else None)
 
 
 class _IndexCrossEntropy(torch.autograd.Function):
     r"""Cross-entropy of class indices, logits of shape (N, C, K), with the derived gradient.
 
-    Forward: with :math:`m = \max_k x_k`, :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`
-    as in :func:`~lossref.log_softmax`, :math:`-\log p_y = \log(1 + r) - (x_y - m)`. Backward: the
-    derived gradient :math:`A\, p - B\, \mathrm{onehot}(y) - D\, w` with per-sample :math:`A, B, D`
-    and :math:`p = e / (1 + r)` from the saved :math:`e` (1 at the maximum); at :math:`y` it is formed
-    as :math:`(B (e_y - 1 - r) + D\, e_y \sum_c w_c) / (1 + r)`, where :math:`e_y - 1 = 0` exactly if
+    Forward (``index_forward`` in ``lossref/_class_scores.py``, shared with Poly-1): with
+    :math:`m = \max_k x_k`, :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k` as in
+    :func:`~lossref.log_softmax`, :math:`-\log p_y = \log(1 + r) - (x_y - m)`. Backward
+    (``index_gradient``, shared likewise): the derived gradient
+    :math:`A\, p - B\, \mathrm{onehot}(y) - D\, w` with per-sample :math:`A, B, D` and
+    :math:`p = e / (1 + r)` from the saved :math:`e` (1 at the maximum); at :math:`y` it is formed as
+    :math:`(B (e_y - 1 - r) + D\, e_y \sum_c w_c) / (1 + r)`, where :math:`e_y - 1 = 0` exactly if
     :math:`y` is the maximum, so a confident correct prediction keeps its tiny gradient. Gradients for
     ``weight`` and second derivatives re-run :func:`_index_cross_entropy` under autograd.
     """
@@ -374,17 +249,16 @@ class _IndexCrossEntropy(torch.autograd.Function):
         eps: float,
         reduction: str,
     ) -> Tensor:
-        loss, parts = _index_forward(x, target, weight, ignore_index, eps)
-        e_y = parts.shifted_y.exp()  # e at y: cheaper than a gather from e in the backward
-        ctx.save_for_backward(x, target, weight, parts.e, parts.rest, e_y, parts.y, parts.w_y, parts.keep)
+        loss, parts = index_forward(x, target, weight, ignore_index, eps)
+        ctx.save_for_backward(x, target, weight, *parts)
         ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
         return reduce_by_weight(loss.squeeze(1), parts.w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, target, weight, e, rest, e_y, y, w_y, keep = ctx.saved_tensors
+        x, target, weight, *parts = ctx.saved_tensors
         if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # weight's gradient, or create_graph
-            grad_x, grad_w = _gradient_by_autograd(
+            grad_x, grad_w = gradient_by_autograd(
                 ctx.needs_input_grad,
                 g,
                 x,
@@ -392,7 +266,7 @@ class _IndexCrossEntropy(torch.autograd.Function):
                 lambda x_, w_: _index_cross_entropy(x_, target, w_, ctx.ignore_index, ctx.eps, ctx.reduction),
             )
             return grad_x, None, grad_w, None, None, None
-        grad = _index_gradient(g, ctx.reduction, ctx.eps, weight, e, rest, e_y, y, w_y, keep)
+        grad = index_gradient(g, IndexParts(*parts), weight, ctx.eps, ctx.reduction)
         return grad, None, None, None, None, None
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lossref._autocast import float32_under_autocast
+from lossref._class_scores import gradient_by_autograd, sum_without_max
 from lossref._reduction import reduce, reduce_backward, reduce_by_weight
 from lossref._validation import (
     check_class_scores,
@@ -30,7 +31,7 @@ from lossref._validation import (
     check_tensor,
 )
 from lossref.bce import BCEWithLogitsLoss
-from lossref.cross_entropy import _rest, log_softmax
+from lossref.cross_entropy import log_softmax
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
 
@@ -280,11 +281,11 @@ class _SoftmaxFocal(torch.autograd.Function):
         dim = 0 if x.dim() == 1 else 1
         keep = (target != ignore_index).unsqueeze(dim)
         t = torch.where(keep, target.unsqueeze(dim), 0).long()
-        # as in cross_entropy: e = exp(x - max), r = sum of e without the maximum's 1 (see _rest)
+        # as in cross_entropy: e = exp(x - max), r = sum of e without the maximum's 1 (see sum_without_max)
         shifted = x - x.amax(dim, keepdim=True)
         shifted_t = shifted.gather(dim, t).masked_fill_(~keep, 0.0)  # ignored rows may hold -inf
         e = shifted.exp_()
-        rest = _rest(e, dim)
+        rest = sum_without_max(e, dim)
         one_plus_rest = 1 + rest
         log_pt = shifted_t - torch.log1p(rest)
         p_t = shifted_t.exp() / one_plus_rest
@@ -300,24 +301,15 @@ class _SoftmaxFocal(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: Tensor):
         x, target, alpha, e, s_num, p_t, log_pt, s, w_factor, t, keep = ctx.saved_tensors
-        need_x, need_alpha = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
-        create_graph = torch.is_grad_enabled()
-        if need_alpha or create_graph:  # alpha's gradient, or a differentiable gradient: autograd does it
-            with torch.enable_grad():
-                # with create_graph, stay connected to the graph that produced x and alpha
-                x_ = x if create_graph else x.detach().requires_grad_(need_x)
-                alpha_ = alpha if create_graph or alpha is None else alpha.detach().requires_grad_(need_alpha)
-                loss = _softmax_focal(x_, target, alpha_, ctx.gamma, ctx.ignore_index, ctx.reduction)
-                wrt = [v for v, need in ((x_, need_x), (alpha_, need_alpha)) if need]
-                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
-            return (
-                (next(grads) if need_x else None),
-                None,
-                (next(grads) if need_alpha else None),
-                None,
-                None,
-                None,
+        if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # alpha's gradient, or create_graph
+            grad_x, grad_alpha = gradient_by_autograd(
+                ctx.needs_input_grad,
+                g,
+                x,
+                alpha,
+                lambda x_, a_: _softmax_focal(x_, target, a_, ctx.gamma, ctx.ignore_index, ctx.reduction),
             )
+            return grad_x, None, grad_alpha, None, None, None
         dim = 0 if x.dim() == 1 else 1
         if ctx.reduction == "none":
             g = g.unsqueeze(dim)

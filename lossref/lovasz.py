@@ -25,7 +25,16 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
-from lossref._region import Mode, Region, _RegionLoss, canonical_input, check_common, prepare, reduce_region
+from lossref._region import (
+    Mode,
+    Region,
+    _RegionLoss,
+    canonical_input,
+    check_common,
+    prepare,
+    probability,
+    reduce_region,
+)
 
 __all__ = ["lovasz_hinge", "lovasz_softmax", "LovaszHingeLoss", "LovaszSoftmaxLoss"]
 
@@ -107,7 +116,7 @@ def lovasz_hinge(
     )
     x = canonical_input(input, mode, region)
     errors = 1 - x * (2 * region.t - 1)
-    if not region.all_valid:
+    if region.valid is not None:
         errors = errors * region.valid
     return reduce_region(_extension(errors, region, per_image, hinge=True), weight, region, reduction)
 
@@ -167,7 +176,7 @@ def lovasz_softmax(
         weight,
         hard_target="lovasz_softmax",
     )
-    errors = (region.t - region.p).abs()  # 0 at ignored pixels, where both are 0
+    errors = (region.t - probability(region)).abs()  # 0 at ignored pixels, where both are 0
     return reduce_region(_extension(errors, region, per_image, hinge=False), weight, region, reduction)
 
 

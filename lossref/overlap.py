@@ -88,10 +88,6 @@ def _power(loss: Tensor, gamma: float) -> Tensor:
     return torch.where(pos, torch.where(pos, loss, 1.0) ** gamma, 0.0)
 
 
-def _region_args(input, target, mode, from_logits, ignore_index, include_background, weight, **kw) -> Region:
-    return prepare(input, target, mode, from_logits, ignore_index, include_background, weight, **kw)
-
-
 @float32_under_autocast
 def tversky_loss(
     input: Tensor,
@@ -160,7 +156,7 @@ def tversky_loss(
     check_common(input, target, mode, weight, reduction)
     _check_alpha_beta(alpha, beta)
     check_smooth(smooth)
-    region = _region_args(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
     return reduce_region(_tversky(region, per_image, alpha, beta, smooth), weight, region, reduction)
 
 
@@ -209,7 +205,7 @@ def dice_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = _region_args(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
     return reduce_region(_tversky(region, per_image, 0.5, 0.5, smooth / 2), weight, region, reduction)
 
 
@@ -249,7 +245,7 @@ def jaccard_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = _region_args(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
     return reduce_region(_tversky(region, per_image, 1.0, 1.0, smooth), weight, region, reduction)
 
 
@@ -301,7 +297,7 @@ def focal_tversky_loss(
     _check_alpha_beta(alpha, beta)
     _check_gamma(gamma)
     check_smooth(smooth)
-    region = _region_args(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
     loss = _power(_tversky(region, per_image, alpha, beta, smooth), gamma)
     return reduce_region(loss, weight, region, reduction)
 
@@ -333,7 +329,8 @@ def dice_bce_loss(
     r"""Dice loss plus binary cross-entropy, per image and class.
 
     .. math::
-        \ell = \underbrace{-\frac{1}{|\Omega|}\sum_{i \in \Omega} \left[t_i \log p_i + (1 - t_i) \log(1 - p_i)\right]}_{\text{BCE}}
+        \ell = \underbrace{-\frac{1}{|\Omega|}\sum_{i \in \Omega}
+               \left[t_i \log p_i + (1 - t_i) \log(1 - p_i)\right]}_{\text{BCE}}
              + \frac{FP + FN}{2\,TP + FP + FN + s}
 
     over the counted pixels :math:`\Omega` of the image (of the batch with ``per_image=False``) and
@@ -357,9 +354,7 @@ def dice_bce_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = _region_args(
-        input, target, mode, from_logits, ignore_index, include_background, weight, need_logs=True
-    )
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
     dice, bce = _dice_and_cross_entropy(region, per_image, None, smooth)
     loss = bce + dice
     return reduce_region(loss, weight, region, reduction)
@@ -420,9 +415,7 @@ def combo_loss(
     _check_fraction(alpha, "alpha", "the weight of the cross-entropy term")
     _check_fraction(beta, "beta", "the weight of the foreground cross-entropy term")
     check_smooth(smooth)
-    region = _region_args(
-        input, target, mode, from_logits, ignore_index, include_background, weight, need_logs=True
-    )
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
     dice, wce = _dice_and_cross_entropy(region, per_image, beta, smooth)
     loss = alpha * wce + (1 - alpha) * dice
     return reduce_region(loss, weight, region, reduction)

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
+from lossref._class_scores import IndexParts, gradient_by_autograd, index_forward, index_gradient, index_nll
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce_by_weight
 from lossref._validation import (
@@ -29,13 +30,7 @@ from lossref._validation import (
     check_reduction,
     check_tensor,
 )
-from lossref.cross_entropy import (
-    _gradient_by_autograd,
-    _index_cross_entropy,
-    _index_forward,
-    _index_gradient,
-    log_softmax,
-)
+from lossref.cross_entropy import log_softmax
 
 __all__ = ["poly1_cross_entropy", "Poly1CrossEntropyLoss"]
 
@@ -167,7 +162,7 @@ def _poly1_cross_entropy(
 ) -> Tensor:
     """Poly-1 from differentiable primitives (x batched, classes in dim 1), for weight's gradient and
     second derivatives."""
-    ce = _index_cross_entropy(x, target, weight, ignore_index, smoothing, "none")
+    ce, _ = index_nll(log_softmax(x, 1), target, weight, ignore_index, smoothing)
     keep = target != ignore_index
     safe = torch.where(keep, target, 0).long()
     # 1 - p_y as the sum of the other classes' probabilities: no cancellation, smooth everywhere
@@ -181,8 +176,8 @@ def _poly1_cross_entropy(
 class _Poly1CrossEntropy(torch.autograd.Function):
     r"""Poly-1 of class indices, logits of shape (N, C, K), with the derived gradient.
 
-    Forward: cross-entropy as ``_IndexCrossEntropy`` (``lossref/cross_entropy.py``) computes it,
-    from :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`, plus
+    Forward: cross-entropy as ``index_forward`` (``lossref/_class_scores.py``) computes it for
+    ``cross_entropy``, from :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`, plus
     :math:`\varepsilon w_y (1 - P_t)` with :math:`s = 1 - p_y = (r - (e_y - 1)) / (1 + r)`, two
     non-negative terms over a positive one (``expm1`` keeps :math:`e_y - 1` exact near 0).
 
@@ -191,9 +186,10 @@ class _Poly1CrossEntropy(torch.autograd.Function):
     :math:`A p - B\, \mathrm{onehot}(y) - D w` with :math:`B = (1 - \lambda) w_y` scaled by
     :math:`1 + \varepsilon p_y` (written :math:`(1 + \varepsilon) - \varepsilon s` for
     :math:`\varepsilon < 0`, where that has no cancellation for :math:`\varepsilon \ge -1`) and
-    :math:`A = B + D \sum_c w_c`. At :math:`y` it is formed as in cross-entropy, from
-    :math:`e_y - 1 - r`, exactly :math:`-r` where :math:`y` is the maximum. Gradients for ``weight``
-    and second derivatives re-run :func:`_poly1_cross_entropy` under autograd.
+    :math:`A = B + D \sum_c w_c`: cross-entropy's ``index_gradient`` given that factor. At :math:`y` it
+    is formed as in cross-entropy, from :math:`e_y - 1 - r`, exactly :math:`-r` where :math:`y` is the
+    maximum. Gradients for ``weight`` and second derivatives re-run :func:`_poly1_cross_entropy` under
+    autograd.
     """
 
     @staticmethod
@@ -207,23 +203,21 @@ class _Poly1CrossEntropy(torch.autograd.Function):
         epsilon: float,
         reduction: str,
     ) -> Tensor:
-        ce, parts = _index_forward(x, target, weight, ignore_index, smoothing)
-        rest, shifted_y = parts.rest, parts.shifted_y
+        ce, parts = index_forward(x, target, weight, ignore_index, smoothing)
         # s = 1 - p_y = (r - (e_y - 1)) / (1 + r): both terms >= 0 (e_y <= 1)
-        s = (rest - torch.expm1(shifted_y)) / (1 + rest)
+        s = (parts.rest - torch.expm1(parts.shifted_y)) / (1 + parts.rest)
         one_minus_pt = s if smoothing == 0 else (1 - smoothing) * s + smoothing * (1 - 1 / x.shape[1])
         loss = ce + epsilon * (parts.w_y * one_minus_pt)
-        e_y = shifted_y.exp_()  # e at y: cheaper than a gather from e in the backward
-        ctx.save_for_backward(x, target, weight, parts.e, rest, e_y, s, parts.y, parts.w_y, parts.keep)
+        ctx.save_for_backward(x, target, weight, s, *parts)
         ctx.ignore_index, ctx.smoothing = ignore_index, smoothing
         ctx.epsilon, ctx.reduction = epsilon, reduction
         return reduce_by_weight(loss.squeeze(1), parts.w_y.squeeze(1), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, target, weight, e, rest, e_y, s, y, w_y, keep = ctx.saved_tensors
+        x, target, weight, s, *saved = ctx.saved_tensors
         if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # weight's gradient, or create_graph
-            grad_x, grad_w = _gradient_by_autograd(
+            grad_x, grad_w = gradient_by_autograd(
                 ctx.needs_input_grad,
                 g,
                 x,
@@ -233,13 +227,13 @@ class _Poly1CrossEntropy(torch.autograd.Function):
                 ),
             )
             return grad_x, None, grad_w, None, None, None, None
-        epsilon = ctx.epsilon
+        parts, epsilon = IndexParts(*saved), ctx.epsilon
         # 1 + eps p_y: a sum of non-negative terms for eps >= 0, and as (1 + eps) + |eps| s for eps < 0
         if epsilon >= 0:
-            factor = (e_y / (1 + rest)).mul_(epsilon).add_(1)
+            factor = (parts.shifted_y.exp() / (1 + parts.rest)).mul_(epsilon).add_(1)  # p_y = e_y / (1 + r)
         else:
             factor = (s * -epsilon).add_(1 + epsilon)
-        grad = _index_gradient(g, ctx.reduction, ctx.smoothing, weight, e, rest, e_y, y, w_y, keep, factor)
+        grad = index_gradient(g, parts, weight, ctx.smoothing, ctx.reduction, factor)
         return grad, None, None, None, None, None, None
 
 

@@ -1,7 +1,12 @@
-"""The one list of losses that tests, benchmarks and the book iterate over.
+"""The registry: the one place for everything about a loss that is not its code.
 
-Adding a loss to lossref means adding one :class:`LossSpec` to :data:`LOSSES`: its function, its
-module, its torch counterpart (if any), its sympy definition and a generator of valid inputs.
+Each :class:`LossSpec` in :data:`LOSSES` holds one loss's function and module, its argument schema
+(the tensors it takes and which are differentiable, integer lengths, learnable parameters its module
+owns, whether it couples the samples of a batch), its torch counterpart, its peers in other libraries
+(with the callables the benchmark times), its paper, its chapter, its oracle (a sympy definition of
+:mod:`lossref.symbolic` or a written-out reference formula) and a generator of valid inputs. The
+generic tests, the benchmarks, the book's loss atlas and its API page read it; none of them branches
+on a loss's name. Adding a loss means: its function and module, one entry here, a chapter.
 
 Examples:
     >>> from lossref.registry import LOSSES, get
@@ -13,25 +18,45 @@ Examples:
      'lovasz_softmax', 'boundary_loss', 'hausdorff_dt_loss']
     >>> spec = get("binary_cross_entropy_with_logits")
     >>> inputs = spec.make_inputs((4, 3), seed=0, weighted=True)
-    >>> sorted(inputs.options), tuple(spec.function(inputs.input, inputs.target, **inputs.options).shape)
-    (['pos_weight', 'weight'], ())
+    >>> list(inputs.args), sorted(inputs.options), tuple(spec.call(inputs).shape)
+    (['input', 'target'], ['pos_weight', 'weight'], ())
+    >>> spec.differentiable, spec.oracle.name
+    (('input', 'target', 'weight', 'pos_weight'), 'BCE_WITH_LOGITS')
+    >>> spec.chapter
+    'chapters/classification/binary_cross_entropy'
 """
 
 from __future__ import annotations
 
 import importlib
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lossref import _formulas as formulas
+from lossref._inputs import (
+    LossInputs,
+    bce_inputs,
+    bce_logits_inputs,
+    class_inputs,
+    focal_inputs,
+    region_class_inputs,
+    region_inputs,
+    regression_inputs,
+)
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
+from lossref.boundary import (
+    BoundaryLoss,
+    HausdorffDTLoss,
+    boundary_loss,
+    hausdorff_dt_loss,
+    signed_distance_map,
+)
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
-from lossref.boundary import BoundaryLoss, HausdorffDTLoss, boundary_loss, hausdorff_dt_loss
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
 from lossref.overlap import (
@@ -69,58 +94,140 @@ from lossref.regression import (
 if TYPE_CHECKING:  # sympy is an optional extra
     from lossref.symbolic import SymbolicLoss
 
-__all__ = ["LossInputs", "LossSpec", "LOSSES", "get"]
+__all__ = [
+    "Arg",
+    "Parameter",
+    "Peer",
+    "Symbolic",
+    "Reference",
+    "LossInputs",
+    "LossSpec",
+    "LOSSES",
+    "UTILITIES",
+    "get",
+]
+
+Layout = Literal["elementwise", "class indices", "region", "sample"]
 
 
 @dataclass(frozen=True)
-class LossInputs:
-    """One valid call: ``function(input, target, **options)`` == ``module(**options)(input, target)``."""
+class Arg:
+    """A tensor argument of a loss."""
 
-    input: Tensor
-    target: Tensor
-    options: dict[str, Tensor] = field(default_factory=dict)
+    name: str
+    #: gradients flow to it (gradcheck perturbs it)
+    differentiable: bool = False
+    #: it holds integers: class indices, or lengths (of sequences, as CTC's)
+    integer: bool = False
 
-    def to(self, device: torch.device | str) -> "LossInputs":
-        return LossInputs(
-            self.input.to(device), self.target.to(device), {k: v.to(device) for k, v in self.options.items()}
-        )
+
+@dataclass(frozen=True)
+class Parameter:
+    """A learnable tensor the module creates and owns (visible to ``parameters()``, trained with the
+    model); the function form takes it as an argument after the positional tensors."""
+
+    name: str
+    #: how the module initialises it, in words (the atlas shows it)
+    init: str
+    #: its initial value where it is a constant (the tests check it)
+    initial: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The same loss elsewhere: a peer library's function or class, or the usual formula."""
+
+    #: ``"torchvision"``, ``"MONAI"``, ``"kornia"``, ... or ``"formula"`` (what posts write)
+    library: str
+    #: how it is called there (the atlas shows library peers; the tests import MONAI's and kornia's)
+    call: str
+    #: builds the benchmark's callable, ``(input, target, **options) -> loss`` with ``reduction='mean'``
+    #: at lossref's defaults; ``None``: listed, not timed (e.g. no CPU wheel)
+    build: Optional[Callable[[], Callable[..., Tensor]]] = None
+
+
+@dataclass(frozen=True)
+class Symbolic:
+    """The oracle is a :class:`~lossref.symbolic.SymbolicLoss`, evaluated exactly with mpmath on an
+    adversarial grid (``tests/test_oracle.py``)."""
+
+    #: its name in :mod:`lossref.symbolic`
+    name: str
+    #: the option values the grid is evaluated at, one call each (numbers, or tuples for per-class
+    #: vectors such as a class weight)
+    settings: tuple[dict[str, Any], ...] = ({},)
+    #: a documented float32 miss on the default grid: the oracle test is a strict xfail there
+    float32_limit: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The oracle is a written-out reference: ``function(*args, *parameters)`` computes the loss with
+    ``reduction='none'`` the plain way (in float64 in the tests), sharing no trick with lossref."""
+
+    function: Callable[..., Tensor]
+    #: what it is and why there is no sympy definition (the atlas shows it)
+    why: str
+
+
+Oracle = Union[Symbolic, Reference]
+
+#: the arguments of most losses: ``(input, target)``, differentiable in the input
+INPUT_TARGET: tuple[Arg, ...] = (Arg("input", differentiable=True), Arg("target"))
 
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Everything the project knows about one loss."""
+    """Everything the project knows about one loss, apart from its code."""
 
     name: str
     function: Callable[..., Tensor]
     module: type[nn.Module]
-    #: torch's own implementation with the same signature, or ``None`` where torch has none
-    torch_function: Optional[Callable[..., Tensor]]
-    #: what ``input`` holds
-    domain: Literal["logits", "probabilities", "log-probabilities", "predictions"]
+    #: what the first argument holds
+    domain: Literal["logits", "probabilities", "log-probabilities", "predictions", "embeddings"]
     #: ``"elementwise"``: target has the input's shape and the loss is per element;
     #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample;
     #: ``"region"``: a segmentation loss scoring whole images (lossref._region's conventions): binary
     #: input (N, *) with a target of its shape, or with ``region_classes`` input (N, C, *) and class
-    #: indices (N, *); ``reduction='none'`` gives one loss per image and class, (N, 1) or (N, C)
-    target: Literal["elementwise", "class indices", "region"]
-    #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU
+    #: indices (N, *); ``reduction='none'`` gives one loss per image and class, (N, 1) or (N, C);
+    #: ``"sample"``: input (N, D) and one loss per sample, (N,)
+    target: Layout
+    #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU (lossref._inputs)
     generate: Callable[[tuple[int, ...], torch.Generator, torch.dtype, bool], LossInputs]
-    #: name of the :class:`~lossref.symbolic.SymbolicLoss` in :mod:`lossref.symbolic`, or ``None``
-    #: where the oracle machinery does not fit (``no_symbolic`` then says why)
-    symbolic_name: Optional[str]
-    #: the arguments the loss is differentiable in (gradcheck perturbs these)
-    differentiable: tuple[str, ...] = ("input",)
+    oracle: Oracle
+    #: the positional tensor arguments, in call order
+    args: tuple[Arg, ...] = INPUT_TARGET
+    #: optional tensor arguments (keyword), which the module keeps as buffers
+    options: tuple[Arg, ...] = ()
+    #: learnable parameters the module owns
+    parameters: tuple[Parameter, ...] = ()
+    #: the loss of a sample depends on the other samples of the batch (contrastive losses, batch
+    #: Dice): a sub-batch's losses are then not a slice of the batch's
+    couples_batch: bool = False
+    #: torch's own implementation with the same signature, or ``None`` where torch has none
+    torch_function: Optional[Callable[..., Tensor]] = None
+    peers: tuple[Peer, ...] = ()
+    #: keys of references.bib
+    papers: tuple[str, ...] = ()
+    #: docname of the chapter that teaches it
+    chapter: Optional[str] = None
+    #: ``"float32"``: computes in float32 under autocast, as torch's losses do; ``"refuses"``: raises
+    autocast: Literal["float32", "refuses"] = "float32"
     #: with an elementwise ``weight``, ``'mean'`` divides by the total weight instead of the number
     #: of elements (torch's weighted ``l1_loss`` and ``mse_loss``)
     mean_by_weight: bool = False
     #: region losses: the input has classes in dimension 1 and the target holds class indices
     region_classes: bool = False
-    #: why there is no symbolic definition (required when ``symbolic_name`` is ``None``)
-    no_symbolic: Optional[str] = None
+    #: options that depend on the target only, which a user computes once per target (the boundary
+    #: loss's distance map); the benchmark computes them outside the timed step
+    precompute: Optional[Callable[[LossInputs], dict[str, Tensor]]] = None
 
-    def __post_init__(self) -> None:
-        if (self.symbolic_name is None) == (self.no_symbolic is None):
-            raise ValueError(f"{self.name}: give exactly one of symbolic_name and no_symbolic (the reason)")
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        """The arguments and options the loss is differentiable in, and its parameters."""
+        return tuple(a.name for a in self.args + self.options if a.differentiable) + tuple(
+            p.name for p in self.parameters
+        )
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """The shape of the loss with ``reduction='none'``."""
@@ -129,14 +236,21 @@ class LossSpec:
             return () if len(shape) == 1 else shape[:1] + shape[2:]
         if self.target == "region":
             return (shape[0], shape[1] if self.region_classes else 1)
+        if self.target == "sample":
+            return shape[:1]
         return shape
 
     @property
     def symbolic(self) -> "SymbolicLoss":
         """The sympy definition (imports sympy on first use)."""
-        if self.symbolic_name is None:
-            raise LookupError(f"{self.name} has no symbolic definition: {self.no_symbolic}")
-        return getattr(importlib.import_module("lossref.symbolic"), self.symbolic_name)
+        if not isinstance(self.oracle, Symbolic):
+            raise LookupError(f"{self.name} has no symbolic definition: {self.oracle.why}")
+        return getattr(importlib.import_module("lossref.symbolic"), self.oracle.name)
+
+    @property
+    def no_symbolic(self) -> Optional[str]:
+        """Why there is no sympy definition, or ``None`` where there is one."""
+        return self.oracle.why if isinstance(self.oracle, Reference) else None
 
     def make_inputs(
         self,
@@ -151,126 +265,94 @@ class LossSpec:
         generator = torch.Generator().manual_seed(seed)
         return self.generate(tuple(shape), generator, dtype, weighted).to(device)
 
+    def call(self, inputs: LossInputs, **kwargs: Any) -> Tensor:
+        """The function form on ``inputs``: ``function(*args, *parameters, **options, **kwargs)``."""
+        return self.function(*inputs.args.values(), *inputs.parameters.values(), **inputs.options, **kwargs)
 
-def _soft_and_hard_targets(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
-    """Half hard 0/1 labels, half soft labels in (0, 1)."""
-    soft = torch.rand(shape, generator=g, dtype=dtype)
-    hard = torch.rand(shape, generator=g, dtype=dtype) < 0.5
-    return torch.where(torch.rand(shape, generator=g) < 0.5, hard.to(dtype), soft)
-
-
-def _last_dim_weight(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
-    """A positive weight of shape (shape[-1],), which broadcasts along the last dimension."""
-    return 0.5 + 2 * torch.rand(shape[-1:], generator=g, dtype=dtype)
-
-
-def _bce_inputs(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool) -> LossInputs:
-    probs = torch.sigmoid(3 * torch.randn(shape, generator=g, dtype=dtype))
-    options = {"weight": _last_dim_weight(shape, g, dtype)} if weighted else {}
-    return LossInputs(probs, _soft_and_hard_targets(shape, g, dtype), options)
+    def build_module(self, inputs: LossInputs, **kwargs: Any) -> nn.Module:
+        """The module form holding ``inputs``' options, with its parameters set to ``inputs``' values."""
+        module = self.module(**inputs.options, **kwargs)
+        with torch.no_grad():
+            for name, value in inputs.parameters.items():
+                getattr(module, name).copy_(value)
+        return module
 
 
-def _bce_logits_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
-) -> LossInputs:
-    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
-    options = {}
-    if weighted:
-        options = {
-            "weight": _last_dim_weight(shape, g, dtype),
-            "pos_weight": _last_dim_weight(shape, g, dtype),
-        }
-    return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype), options)
+# -- the entries ---------------------------------------------------------------------------------
 
+_BCE_CHAPTER = "chapters/classification/binary_cross_entropy"
+_CE_CHAPTER = "chapters/classification/cross_entropy"
+_FOCAL_CHAPTER = "chapters/classification/focal_loss"
+_REGRESSION_CHAPTER = "chapters/regression/regression"
+_REGION_CHAPTER = "chapters/segmentation/region_losses"
 
-def _focal_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
-) -> LossInputs:
-    """Logits and labels; no tensor options (the module takes alpha and gamma as numbers)."""
-    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
-    return LossInputs(logits, _soft_and_hard_targets(shape, g, dtype))
+#: class losses: every grid without and with a class weight
+_CLASS_WEIGHTS: tuple[dict[str, Any], ...] = ({}, {"weight": (1.0, 2.0, 0.5)})
+_WEIGHT = Arg("weight", differentiable=True)
+_CLASS_TARGET = Arg("target", integer=True)
+_REGRESSION_ARGS = (Arg("input", differentiable=True), Arg("target", differentiable=True))
 
-
-def _class_inputs(
-    shape: tuple[int, ...],
-    g: torch.Generator,
-    dtype: torch.dtype,
-    weighted: bool,
-    log_probs: bool,
-    class_weight: str = "weight",
-) -> LossInputs:
-    """Logits (or log-probabilities) of shape (C,) or (N, C, d...); class indices, about 1 in 8 ignored.
-
-    ``weighted`` adds a positive per-class weight under the name ``class_weight``."""
-    c = shape[0] if len(shape) == 1 else shape[1]
-    scores = 3 * torch.randn(shape, generator=g, dtype=dtype)
-    if log_probs:
-        scores = torch.log_softmax(scores, 0 if len(shape) == 1 else 1)
-    target_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
-    target = torch.randint(0, c, target_shape, generator=g)
-    target = torch.where(torch.rand(target_shape, generator=g) < 0.125, -100, target)
-    options = {class_weight: 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
-    return LossInputs(scores, target, options)
-
-
-def _regression_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, has_weight: bool
-) -> LossInputs:
-    """Predictions and real targets whose residuals span 1e-3 to 1e2 in magnitude, both signs.
-
-    Every 16th element (flat index 15, 31, ...) is an exact tie, residual 0, where L1 and the
-    quantile loss have a kink: often enough for the comparisons with torch, and absent from the
-    12-element inputs of the gradient checks (a second derivative does not exist at a kink).
-    """
-    target = 2 * torch.randn(shape, generator=g, dtype=dtype)
-    magnitude = 10 ** (5 * torch.rand(shape, generator=g, dtype=dtype) - 3)
-    sign = torch.where(torch.rand(shape, generator=g) < 0.5, -1.0, 1.0).to(dtype)
-    tie = (torch.arange(target.numel()) % 16 == 15).reshape(shape)
-    input = torch.where(tie, target, target + sign * magnitude)
-    # a weight of the input's full shape: torch 2.13's weighted l1/mse/huber accept no other
-    # (lossref also broadcasts one; tests/test_regression.py compares that with torch)
-    options = {}
-    if weighted and has_weight:
-        options["weight"] = 0.5 + 2 * torch.rand(shape, generator=g, dtype=dtype)
-    return LossInputs(input, target, options)
-
-
-def _region_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, hard: bool
-) -> LossInputs:
-    """Binary segmentation: logits (N, *) and a target of that shape - 0/1 labels (about 40%
-    foreground; with ``hard``, every image of two or more pixels has both foreground and background,
-    where distance maps are defined by distances) or with ``hard=False`` half of them soft;
-    ``weighted``: a class weight of shape (1,). No ``ignore_index`` pixels, so that the benchmark's
-    peers (MONAI, kornia) compute the same numbers; tests/test_region*.py test ``ignore_index``."""
-    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
-    target = (torch.rand(shape, generator=g) < 0.4).to(dtype)
-    if hard and len(shape) > 1 and math.prod(shape[1:]) > 1:
-        flat = target.view(shape[0], math.prod(shape[1:]))
-        flat[:, 0], flat[:, -1] = 1.0, 0.0
-    if not hard:
-        target = torch.where(torch.rand(shape, generator=g) < 0.5, torch.rand(shape, generator=g, dtype=dtype), target)
-    options = {"weight": 0.5 + 2 * torch.rand(1, generator=g, dtype=dtype)} if weighted else {}
-    return LossInputs(logits, target, options)
-
-
-def _region_class_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
-) -> LossInputs:
-    """Multi-class segmentation: logits (N, C, *), class indices (N, *), none ignored (as above);
-    ``weighted``: a positive class weight (C,). A 1-d shape (C,) - no batch, which region losses
-    reject - still gives tensors, for the checks of argument types."""
-    c = shape[0] if len(shape) == 1 else shape[1]
-    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
-    target = torch.randint(0, c, () if len(shape) == 1 else shape[:1] + shape[2:], generator=g)
-    options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
-    return LossInputs(logits, target, options)
-
-
-_NO_SYMBOLIC_SORT = "sorts the errors: piecewise linear, checked against 1 - IoU and by hand in tests/test_region.py"
-_NO_SYMBOLIC_EDT = (
-    "needs a Euclidean distance transform of the target: checked by hand and against MONAI in tests/test_region.py"
+_SORTS = (
+    "it sorts the errors (piecewise linear in them): checked against the Lovász extension written out "
+    "pixel by pixel, against 1 - IoU on hard predictions and by hand in tests/test_region.py"
 )
+_DISTANCE = (
+    "it needs a Euclidean distance transform of the target: checked against the formula with the "
+    "same distance maps, by hand and against MONAI in tests/test_region.py"
+)
+
+
+def _region(
+    name: str,
+    function: Callable[..., Tensor],
+    module: type[nn.Module],
+    oracle: Oracle,
+    *,
+    hard: bool = False,
+    peers: tuple[Peer, ...] = (),
+    papers: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> LossSpec:
+    """A binary segmentation loss with lossref._region's conventions: logits, a per-class weight."""
+    return LossSpec(
+        name=name,
+        function=function,
+        module=module,
+        domain="logits",
+        target="region",
+        generate=partial(region_inputs, hard=hard),
+        oracle=oracle,
+        options=(_WEIGHT,),
+        peers=peers,
+        papers=papers,
+        chapter=_REGION_CHAPTER,
+        **kwargs,
+    )
+
+
+def _regression(
+    name: str,
+    function: Callable[..., Tensor],
+    module: type[nn.Module],
+    symbolic: str,
+    *,
+    weighted: bool = False,
+    **kwargs: Any,
+) -> LossSpec:
+    """An elementwise regression loss: real predictions and targets, both differentiable."""
+    return LossSpec(
+        name=name,
+        function=function,
+        module=module,
+        domain="predictions",
+        target="elementwise",
+        generate=partial(regression_inputs, has_weight=weighted),
+        oracle=Symbolic(symbolic),
+        args=_REGRESSION_ARGS,
+        options=(_WEIGHT,) if weighted else (),
+        chapter=_REGRESSION_CHAPTER,
+        **kwargs,
+    )
 
 
 LOSSES: tuple[LossSpec, ...] = (
@@ -278,275 +360,297 @@ LOSSES: tuple[LossSpec, ...] = (
         name="binary_cross_entropy",
         function=binary_cross_entropy,
         module=BCELoss,
-        torch_function=F.binary_cross_entropy,
         domain="probabilities",
         target="elementwise",
-        generate=_bce_inputs,
-        symbolic_name="BCE",
-        differentiable=("input", "weight"),  # targets stay in [0, 1] only away from 0 and 1
+        generate=bce_inputs,
+        oracle=Symbolic("BCE"),
+        # targets stay in [0, 1] only away from 0 and 1, so gradcheck leaves them alone
+        options=(_WEIGHT,),
+        torch_function=F.binary_cross_entropy,
+        chapter=_BCE_CHAPTER,
+        autocast="refuses",
     ),
     LossSpec(
         name="binary_cross_entropy_with_logits",
         function=binary_cross_entropy_with_logits,
         module=BCEWithLogitsLoss,
-        torch_function=F.binary_cross_entropy_with_logits,
         domain="logits",
         target="elementwise",
-        generate=_bce_logits_inputs,
-        symbolic_name="BCE_WITH_LOGITS",
-        differentiable=("input", "target", "weight", "pos_weight"),
+        generate=bce_logits_inputs,
+        oracle=Symbolic("BCE_WITH_LOGITS", settings=({"pos_weight": 1.0}, {"pos_weight": 3.0})),
+        args=_REGRESSION_ARGS,
+        options=(_WEIGHT, Arg("pos_weight", differentiable=True)),
+        torch_function=F.binary_cross_entropy_with_logits,
+        chapter=_BCE_CHAPTER,
     ),
     LossSpec(
         name="cross_entropy",
         function=cross_entropy,
         module=CrossEntropyLoss,
-        torch_function=F.cross_entropy,
         domain="logits",
         target="class indices",
-        generate=partial(_class_inputs, log_probs=False),
-        symbolic_name="CROSS_ENTROPY",
-        differentiable=("input", "weight"),
+        generate=partial(class_inputs, log_probs=False),
+        oracle=Symbolic("CROSS_ENTROPY", settings=_CLASS_WEIGHTS),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        options=(_WEIGHT,),
+        torch_function=F.cross_entropy,
+        chapter=_CE_CHAPTER,
     ),
     LossSpec(
         name="nll_loss",
         function=nll_loss,
         module=NLLLoss,
-        torch_function=F.nll_loss,
         domain="log-probabilities",
         target="class indices",
-        generate=partial(_class_inputs, log_probs=True),
-        symbolic_name="NLL",
-        differentiable=("input", "weight"),
+        generate=partial(class_inputs, log_probs=True),
+        oracle=Symbolic("NLL", settings=_CLASS_WEIGHTS),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        options=(_WEIGHT,),
+        torch_function=F.nll_loss,
+        chapter=_CE_CHAPTER,
     ),
     LossSpec(
         name="sigmoid_focal_loss",
         function=sigmoid_focal_loss,
         module=FocalLoss,
-        torch_function=None,  # torchvision.ops has one; tests compare with its documented formula
         domain="logits",
         target="elementwise",
-        generate=_focal_inputs,
-        symbolic_name="SIGMOID_FOCAL",
+        # the module takes alpha and gamma as numbers: no tensor options
+        generate=focal_inputs,
+        oracle=Symbolic(
+            "SIGMOID_FOCAL",
+            settings=(
+                {"alpha": 0.25, "gamma": 2.0},
+                {"alpha": 0.5, "gamma": 0.5},
+                {"alpha": 1.0, "gamma": 0.0},
+                {"alpha": 0.75, "gamma": 1.5},
+            ),
+        ),
+        peers=(
+            Peer("torchvision", "torchvision.ops.sigmoid_focal_loss", lambda: formulas.torchvision_focal),
+            Peer("MONAI", "monai.losses.FocalLoss", formulas.monai_focal),
+            Peer("kornia", "kornia.losses.binary_focal_loss_with_logits", formulas.kornia_focal),
+        ),
+        papers=("lin2017focal",),
+        chapter=_FOCAL_CHAPTER,
     ),
     LossSpec(
         name="softmax_focal_loss",
         function=softmax_focal_loss,
         module=SoftmaxFocalLoss,
-        torch_function=None,  # gamma = 0, alpha = None: torch's cross_entropy (tests/test_focal.py)
         domain="logits",
         target="class indices",
-        generate=partial(_class_inputs, log_probs=False, class_weight="alpha"),
-        symbolic_name="SOFTMAX_FOCAL",
-        differentiable=("input", "alpha"),
+        generate=partial(class_inputs, log_probs=False, class_weight="alpha"),
+        oracle=Symbolic(
+            "SOFTMAX_FOCAL",
+            settings=(
+                {"gamma": 2.0},
+                {"alpha": (1.0, 2.0, 0.5), "gamma": 0.5},
+                {"alpha": (1.0, 2.0, 0.5), "gamma": 1.5},
+            ),
+            # the shift limit of lossref.log_softmax (tests/test_oracle.py, shift_limit)
+            float32_limit="gradient 1.08e-6 at (1e-6, -20, 0), target 0, gamma 2, where the rounding of "
+            "-20 - 1e-6 alone costs 9.7e-7; the dense grid checks the limit itself",
+        ),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        options=(Arg("alpha", differentiable=True),),
+        peers=(
+            Peer("MONAI", "monai.losses.FocalLoss(use_softmax=True)"),
+            Peer("kornia", "kornia.losses.focal_loss"),
+            Peer("formula", "log_softmax, gather, (1 - p_t) ** gamma", lambda: formulas.softmax_focal),
+        ),
+        papers=("lin2017focal",),
+        chapter=_FOCAL_CHAPTER,
     ),
     LossSpec(
         name="poly1_cross_entropy",
         function=poly1_cross_entropy,
         module=Poly1CrossEntropyLoss,
-        torch_function=None,  # epsilon = 0: torch's cross_entropy (tests/test_poly.py)
         domain="logits",
         target="class indices",
-        generate=partial(_class_inputs, log_probs=False),
-        symbolic_name="POLY1_CROSS_ENTROPY",
-        differentiable=("input", "weight"),
+        generate=partial(class_inputs, log_probs=False),
+        oracle=Symbolic("POLY1_CROSS_ENTROPY", settings=_CLASS_WEIGHTS),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        options=(_WEIGHT,),
+        peers=(
+            Peer("formula", "cross_entropy + epsilon (1 - softmax at the target)", lambda: formulas.poly1),
+        ),
+        papers=("leng2022polyloss",),
+        chapter="chapters/custom/writing_your_own_loss",
     ),
-    LossSpec(
-        name="l1_loss",
-        function=l1_loss,
-        module=L1Loss,
-        torch_function=F.l1_loss,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=True),
-        symbolic_name="L1",
-        differentiable=("input", "target", "weight"),
-        mean_by_weight=True,
+    _regression(
+        "l1_loss", l1_loss, L1Loss, "L1", weighted=True, torch_function=F.l1_loss, mean_by_weight=True
     ),
-    LossSpec(
-        name="mse_loss",
-        function=mse_loss,
-        module=MSELoss,
-        torch_function=F.mse_loss,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=True),
-        symbolic_name="MSE",
-        differentiable=("input", "target", "weight"),
-        mean_by_weight=True,
+    _regression(
+        "mse_loss", mse_loss, MSELoss, "MSE", weighted=True, torch_function=F.mse_loss, mean_by_weight=True
     ),
-    LossSpec(
-        name="smooth_l1_loss",
-        function=smooth_l1_loss,
-        module=SmoothL1Loss,
+    _regression(
+        "smooth_l1_loss",
+        smooth_l1_loss,
+        SmoothL1Loss,
+        "SMOOTH_L1",
         torch_function=F.smooth_l1_loss,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=False),
-        symbolic_name="SMOOTH_L1",
-        differentiable=("input", "target"),
+        papers=("girshick2015fast",),
     ),
-    LossSpec(
-        name="huber_loss",
-        function=huber_loss,
-        module=HuberLoss,
+    _regression(
+        "huber_loss",
+        huber_loss,
+        HuberLoss,
+        "HUBER",
+        weighted=True,
         torch_function=F.huber_loss,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=True),
-        symbolic_name="HUBER",
-        differentiable=("input", "target", "weight"),
+        papers=("huber1964robust",),
     ),
-    LossSpec(
-        name="log_cosh_loss",
-        function=log_cosh_loss,
-        module=LogCoshLoss,
-        torch_function=None,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=False),
-        symbolic_name="LOG_COSH",
-        differentiable=("input", "target"),
+    _regression(
+        "log_cosh_loss",
+        log_cosh_loss,
+        LogCoshLoss,
+        "LOG_COSH",
+        peers=(
+            Peer("formula", "r + softplus(-2 r) - log 2", lambda: formulas.log_cosh),
+            Peer("formula", "log(cosh(r))", lambda: formulas.naive_log_cosh),
+        ),
     ),
-    LossSpec(
-        name="quantile_loss",
-        function=quantile_loss,
-        module=QuantileLoss,
-        torch_function=None,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=False),
-        symbolic_name="QUANTILE",
-        differentiable=("input", "target"),
+    _regression(
+        "quantile_loss",
+        quantile_loss,
+        QuantileLoss,
+        "QUANTILE",
+        peers=(Peer("formula", "max(q r, (q - 1) r)", lambda: formulas.quantile),),
     ),
-    LossSpec(
-        name="charbonnier_loss",
-        function=charbonnier_loss,
-        module=CharbonnierLoss,
-        torch_function=None,
-        domain="predictions",
-        target="elementwise",
-        generate=partial(_regression_inputs, has_weight=False),
-        symbolic_name="CHARBONNIER",
-        differentiable=("input", "target"),
+    _regression(
+        "charbonnier_loss",
+        charbonnier_loss,
+        CharbonnierLoss,
+        "CHARBONNIER",
+        peers=(
+            Peer("kornia", "kornia.losses.charbonnier_loss"),
+            Peer("formula", "sqrt(r ** 2 + eps ** 2)", lambda: formulas.charbonnier),
+        ),
     ),
-    LossSpec(
-        name="dice_loss",
-        function=dice_loss,
-        module=DiceLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=False),
-        symbolic_name="DICE",
-        differentiable=("input", "weight"),
+    _region(
+        "dice_loss",
+        dice_loss,
+        DiceLoss,
+        Symbolic("DICE"),
+        peers=(
+            Peer("MONAI", "monai.losses.DiceLoss", formulas.monai("DiceLoss", sigmoid=True)),
+            Peer("kornia", "kornia.losses.dice_loss"),
+        ),
+        papers=("milletari2016vnet",),
     ),
-    LossSpec(
-        name="jaccard_loss",
-        function=jaccard_loss,
-        module=JaccardLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=False),
-        symbolic_name="JACCARD",
-        differentiable=("input", "weight"),
+    _region(
+        "jaccard_loss",
+        jaccard_loss,
+        JaccardLoss,
+        Symbolic("JACCARD"),
+        peers=(
+            Peer(
+                "MONAI",
+                "monai.losses.DiceLoss(jaccard=True)",
+                formulas.monai("DiceLoss", sigmoid=True, jaccard=True, smooth_nr=0, smooth_dr=0),
+            ),
+        ),
     ),
-    LossSpec(
-        name="tversky_loss",
-        function=tversky_loss,
-        module=TverskyLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=False),
-        symbolic_name="TVERSKY",
-        differentiable=("input", "weight"),
+    _region(
+        "tversky_loss",
+        tversky_loss,
+        TverskyLoss,
+        Symbolic("TVERSKY"),
+        peers=(
+            Peer(
+                "MONAI",
+                "monai.losses.TverskyLoss",
+                formulas.monai("TverskyLoss", alpha=0.3, beta=0.7, sigmoid=True),
+            ),
+            Peer("kornia", "kornia.losses.tversky_loss"),
+        ),
+        papers=("salehi2017tversky",),
     ),
-    LossSpec(
-        name="focal_tversky_loss",
-        function=focal_tversky_loss,
-        module=FocalTverskyLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=False),
-        symbolic_name=None,
-        no_symbolic="tversky ** gamma: sympy does not prove identities under a symbolic power in reasonable "
-        "time; tests/test_region.py checks it against TVERSKY's oracle raised to gamma",
-        differentiable=("input", "weight"),
+    _region(
+        "focal_tversky_loss",
+        focal_tversky_loss,
+        FocalTverskyLoss,
+        Reference(
+            formulas.tversky_power,
+            "it is tversky ** gamma, and sympy does not prove identities under a symbolic power in "
+            "reasonable time: checked against the written-out power, and against TVERSKY's oracle in "
+            "tests/test_region.py",
+        ),
+        peers=(Peer("formula", "MONAI's TverskyLoss per image ** 0.75", formulas.monai_focal_tversky),),
+        papers=("abraham2019focaltversky",),
     ),
-    LossSpec(
-        name="dice_bce_loss",
-        function=dice_bce_loss,
-        module=DiceBCELoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=False),
-        symbolic_name="DICE_BCE",
-        differentiable=("input", "weight"),
+    _region(
+        "dice_bce_loss",
+        dice_bce_loss,
+        DiceBCELoss,
+        Symbolic("DICE_BCE"),
+        peers=(
+            Peer(
+                "MONAI", "monai.losses.DiceCELoss(sigmoid=True)", formulas.monai("DiceCELoss", sigmoid=True)
+            ),
+        ),
     ),
-    LossSpec(
-        name="combo_loss",
-        function=combo_loss,
-        module=ComboLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=False),
-        symbolic_name="COMBO",
-        differentiable=("input", "weight"),
+    _region(
+        "combo_loss",
+        combo_loss,
+        ComboLoss,
+        Symbolic("COMBO"),
+        peers=(Peer("formula", "0.25 BCE (torch) + 0.5 Dice (MONAI)", formulas.monai_combo),),
+        papers=("taghanaki2019combo",),
     ),
-    LossSpec(
-        name="lovasz_hinge",
-        function=lovasz_hinge,
-        module=LovaszHingeLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=True),
-        symbolic_name=None,
-        no_symbolic=_NO_SYMBOLIC_SORT,
-        differentiable=("input", "weight"),
+    _region(
+        "lovasz_hinge",
+        lovasz_hinge,
+        LovaszHingeLoss,
+        Reference(formulas.lovasz_hinge, _SORTS),
+        hard=True,
+        peers=(Peer("kornia", "kornia.losses.lovasz_hinge_loss", formulas.kornia_lovasz_hinge),),
+        papers=("berman2018lovasz",),
     ),
     LossSpec(
         name="lovasz_softmax",
         function=lovasz_softmax,
         module=LovaszSoftmaxLoss,
-        torch_function=None,
         domain="logits",
         target="region",
-        generate=_region_class_inputs,
-        symbolic_name=None,
-        no_symbolic=_NO_SYMBOLIC_SORT,
-        differentiable=("input", "weight"),
+        generate=region_class_inputs,
+        oracle=Reference(formulas.lovasz_softmax, _SORTS),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        options=(_WEIGHT,),
+        peers=(Peer("kornia", "kornia.losses.lovasz_softmax_loss", formulas.kornia_lovasz_softmax),),
+        papers=("berman2018lovasz",),
+        chapter=_REGION_CHAPTER,
         region_classes=True,
     ),
-    LossSpec(
-        name="boundary_loss",
-        function=boundary_loss,
-        module=BoundaryLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=True),
-        symbolic_name=None,
-        no_symbolic=_NO_SYMBOLIC_EDT,
-        differentiable=("input", "weight"),
+    _region(
+        "boundary_loss",
+        boundary_loss,
+        BoundaryLoss,
+        Reference(formulas.boundary_per_image, _DISTANCE),
+        hard=True,
+        peers=(Peer("formula", "mean of phi (sigmoid(x) - t)", lambda: formulas.boundary_mean),),
+        papers=("kervadec2019boundary",),
+        precompute=lambda inputs: {"distance_map": signed_distance_map(inputs.target)},
     ),
-    LossSpec(
-        name="hausdorff_dt_loss",
-        function=hausdorff_dt_loss,
-        module=HausdorffDTLoss,
-        torch_function=None,
-        domain="logits",
-        target="region",
-        generate=partial(_region_inputs, hard=True),
-        symbolic_name=None,
-        no_symbolic=_NO_SYMBOLIC_EDT,
-        differentiable=("input", "weight"),
+    _region(
+        "hausdorff_dt_loss",
+        hausdorff_dt_loss,
+        HausdorffDTLoss,
+        Reference(formulas.hausdorff_per_image, _DISTANCE),
+        hard=True,
+        # MONAI scores empty masks differently: listed, not timed against
+        peers=(
+            Peer("MONAI", "monai.losses.HausdorffDTLoss"),
+            Peer("formula", "mean of (p - t) ** 2 (d_p ** 2 + d_t ** 2)", lambda: formulas.hausdorff_mean),
+        ),
+        papers=("karimi2020hausdorff",),
     ),
 )
+
+#: the public names of lossref that are not losses (the tests check that every other public name
+#: is a registered loss's function or module, and the reverse)
+UTILITIES: tuple[str, ...] = ("log_softmax", "signed_distance_map")
 
 
 def get(name: str) -> LossSpec:

@@ -5,8 +5,9 @@ torch 2.13's signatures and numbers (``F.l1_loss``, ``F.mse_loss``, ``F.smooth_l
 ``F.huber_loss``, without the deprecated ``size_average``/``reduce``); the other three are not in
 torch. They are written from torch primitives (none of torch's loss kernels), each as one
 ``autograd.Function`` whose forward forms the derivative while the residual is at hand and whose
-backward is one multiplication; second derivatives and the gradient of ``weight`` go through the
-same formulas as plain autograd code, so they work too (see *implementation* below).
+backward is one multiplication; second derivatives run the same kernel again under autograd, and a
+``weight`` that requires a gradient gets it from autograd, so they work too (see *implementation*
+below).
 
 Decisions, and where lossref differs from torch:
 
@@ -33,7 +34,7 @@ torch and with the high-precision oracle.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import Tensor
@@ -95,68 +96,59 @@ def _check_eps(eps: float) -> None:
         raise ValueError(f"eps must be > 0, got {eps}")
 
 
-def _weighted_mean_by_weight(loss: Tensor, weight: Optional[Tensor], reduction: str) -> Tensor:
-    """torch's weighted ``l1_loss``/``mse_loss``: 'mean' divides by the total (broadcast) weight."""
-    if weight is None:
-        return reduce(loss, reduction)
-    return reduce_by_weight(loss * weight, weight.expand_as(loss), reduction)
-
-
-def _huber(r: Tensor, delta: float) -> Tensor:
-    r""":math:`\tfrac12 r^2` for :math:`|r| < \delta`, else :math:`\delta (|r| - \tfrac12 \delta)`.
-
-    Both at once, without a branch: with :math:`c = \operatorname{clamp}(r, -\delta, \delta)`, the
-    loss is :math:`c (r - c/2)`; a large residual is never squared, and :math:`c` is the derivative.
-    """
-    c = r.clamp(-delta, delta)
-    return c * (r - 0.5 * c)
-
-
-# -- implementation: one autograd.Function, a fast kernel per loss, the composite for the rest ------
+# -- implementation: a kernel per loss, one autograd.Function that takes it -----------------------
 #
-# Each loss has a *kernel*, which computes the elementwise loss (or its unweighted mean or sum) and,
-# when a gradient will be needed, the local derivative d = dloss/dinput (up to a constant factor,
-# see ``_SCALE``) in as few passes as it can, working in place on its own temporaries (no
-# torch.where, which is slow on CPU: clamps give every piecewise loss). ``_Regression`` runs the
-# kernel in its forward and multiplies the saved derivative by the incoming gradient (a scalar
-# unless reduction='none') in its backward: one pass. What that multiplication does not cover is
-# plain autograd: a differentiable gradient (``create_graph=True``: second derivatives, gradient
-# penalties) is the derivative written as torch code of x and y (``_derivative``), and the gradient
-# of ``weight`` is derived from the loss written as torch code (``_composite``).
+# Each loss is one *kernel*, a function of the residual r = input - target and the loss's parameter p
+# (0.0 where it has none). It returns the loss reduced by ``mode`` and, when ``need_slope`` is set,
+# the derivative dloss/dr as ``scale * slope``: a constant factor (2 for MSE, 1/beta for smooth L1,
+# 1/2 for the quantile loss) is left out of the tensor so that the backward multiplies it into its
+# scalar instead of spending a pass over the elements on it. A kernel forms the derivative while r
+# is at hand and works in place on its own temporaries (no torch.where, which is slow on CPU: clamps
+# give every piecewise loss).
+#
+# ``_Regression`` runs the kernel in its forward and multiplies the saved slope by the incoming
+# gradient (a scalar unless reduction='none') in its backward: one pass. For a differentiable
+# gradient (create_graph=True: second derivatives, gradient penalties) the backward runs the same
+# kernel again on x - y while autograd records it, so there is no second formula for any loss; what
+# the kernel overwrites in place is then a copy where autograd may have saved the original (see
+# ``_scratch``). A ``weight`` is a constant factor of the backward's scalar; one that requires a
+# gradient multiplies the Function's elementwise loss as plain autograd code instead, so that its
+# gradient, and every derivative through it, come from autograd and the kernel's slope.
+
+_Kernel = Callable[[Tensor, float, str, bool], tuple[Tensor, Optional[Tensor], float]]
 
 
-def _reduce_kernel(loss: Tensor, mode: str) -> Tensor:
-    return loss if mode == "none" else loss.mean() if mode == "mean" else loss.sum()
+def _scratch(r: Tensor) -> Tensor:
+    """``r`` itself, to be overwritten; a copy if autograd records ``r`` (the create_graph pass of the
+    backward), which may have saved it for the derivative of an op that read it (clamp, hypot)."""
+    return r.clone() if r.requires_grad else r
 
 
-def _l1_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
-    r = x - y
-    d = torch.sign(r) if need_d else None  # sign(0) = 0, torch's gradient at the kink
-    a = r.abs_()
-    return _reduce_kernel(a, mode), d
+def _l1_kernel(r: Tensor, p: float, mode: str, need_slope: bool) -> tuple[Tensor, Optional[Tensor], float]:
+    slope = torch.sign(r) if need_slope else None  # sign(0) = 0, torch's gradient at the kink
+    return reduce(r.abs_(), mode), slope, 1.0
 
 
-def _mse_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
-    r = x - y
-    sq = r.square() if need_d else r.square_()
-    return _reduce_kernel(sq, mode), (r if need_d else None)  # d = r, times 2 in the backward
+def _mse_kernel(r: Tensor, p: float, mode: str, need_slope: bool) -> tuple[Tensor, Optional[Tensor], float]:
+    if need_slope:  # the derivative is 2r: r itself is the slope, so it is squared out of place
+        return reduce(r.square(), mode), r, 2.0
+    return reduce(r.square_(), mode), None, 2.0
 
 
-def _huber_kernel(x: Tensor, y: Tensor, p: float, mode: str, need_d: bool) -> tuple[Tensor, Optional[Tensor]]:
+def _huber_kernel(r: Tensor, p: float, mode: str, need_slope: bool) -> tuple[Tensor, Optional[Tensor], float]:
     r"""With :math:`c = \operatorname{clamp}(r, -\delta, \delta)`: :math:`c (r - c/2)` is
     :math:`\tfrac12 r^2` inside and :math:`\delta (|r| - \tfrac12 \delta)` outside, no branch, no
     square of a large residual; and :math:`c` is the derivative."""
-    r = x - y
     c = r.clamp(-p, p)
-    loss = r.sub_(c, alpha=0.5).mul_(c)
-    return _reduce_kernel(loss, mode), c
+    loss = _scratch(r).sub_(c, alpha=0.5).mul_(c)
+    return reduce(loss, mode), c, 1.0
 
 
 def _smooth_l1_kernel(
-    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
-) -> tuple[Tensor, Optional[Tensor]]:
-    loss, c = _huber_kernel(x, y, p, mode, need_d)  # huber / beta; d = c / beta
-    return (loss.div_(p) if mode == "none" else loss / p), c
+    r: Tensor, p: float, mode: str, need_slope: bool
+) -> tuple[Tensor, Optional[Tensor], float]:
+    huber, c, _ = _huber_kernel(r, p, mode, need_slope)  # Huber / beta, and so is its derivative
+    return (huber.div_(p) if mode == "none" else huber / p), c, 1.0 / p
 
 
 def _log_cosh_switch(dtype: torch.dtype) -> float:
@@ -167,153 +159,125 @@ def _log_cosh_switch(dtype: torch.dtype) -> float:
 
 
 def _log_cosh_kernel(
-    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
-) -> tuple[Tensor, Optional[Tensor]]:
-    r"""With :math:`c = \operatorname{clamp}(r, -T, T)`: :math:`\operatorname{log1p}(2 \sinh^2(c/2)) + |r - c|`.
-    The first term is accurate to a few ulp at every size (no cancellation as :math:`r \to 0`, no
-    overflow below :math:`T`), and past :math:`T` the loss grows like :math:`|r|` exactly."""
-    r = x - y
-    d = torch.tanh(r) if need_d else None
+    r: Tensor, p: float, mode: str, need_slope: bool
+) -> tuple[Tensor, Optional[Tensor], float]:
+    r"""With :math:`c = \operatorname{clamp}(r, -T, T)`:
+    :math:`\operatorname{log1p}(2 \sinh^2(c/2)) + |r - c|`. The first term is accurate to a few ulp at
+    every size (no cancellation as :math:`r \to 0`, no overflow below :math:`T`), and past :math:`T`
+    the loss grows like :math:`|r|` exactly; the derivative is :math:`\tanh r`."""
+    slope = torch.tanh(r) if need_slope else None
     switch = _log_cosh_switch(r.dtype)
     c = r.clamp(-switch, switch)
     excess = r.sub_(c).abs_()  # 0 unless |r| > T
     body = c.mul_(0.5).sinh_().square_().mul_(2).log1p_()
-    loss = body.add_(excess)
-    return _reduce_kernel(loss, mode), d
+    return reduce(body.add_(excess), mode), slope, 1.0
 
 
 def _quantile_kernel(
-    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
-) -> tuple[Tensor, Optional[Tensor]]:
+    r: Tensor, p: float, mode: str, need_slope: bool
+) -> tuple[Tensor, Optional[Tensor], float]:
     r"""With :math:`r = x - y`: :math:`(1 - q) \max(r, 0) - q \min(r, 0)`, each part exact; the
     derivative :math:`(\operatorname{sign}(r) + 1 - 2q) / 2` is :math:`\tfrac12 - q` at a tie."""
-    r = x - y
-    d = torch.sign(r).add_(1 - 2 * p) if need_d else None  # halved in the backward
+    slope = torch.sign(r).add_(1 - 2 * p) if need_slope else None
     over = r.clamp_min(0)
     under = r.clamp_max_(0)  # not r - over: inf - inf would be NaN
     if mode == "none":
-        return over.mul_(1 - p).add_(under, alpha=-p), d
-    return _reduce_kernel(over, mode) * (1 - p) - _reduce_kernel(under, mode) * p, d
+        return over.mul_(1 - p).add_(under, alpha=-p), slope, 0.5
+    return reduce(over, mode) * (1 - p) - reduce(under, mode) * p, slope, 0.5
 
 
 def _charbonnier_kernel(
-    x: Tensor, y: Tensor, p: float, mode: str, need_d: bool
-) -> tuple[Tensor, Optional[Tensor]]:
-    r = x - y
+    r: Tensor, p: float, mode: str, need_slope: bool
+) -> tuple[Tensor, Optional[Tensor], float]:
     loss = torch.hypot(r, r.new_tensor(p))  # r^2 never formed: no overflow
-    value = _reduce_kernel(loss, mode)
-    return value, (r.div_(loss) if need_d else None)  # r / sqrt(r^2 + eps^2), in [-1, 1]
-
-
-_KERNELS = {
-    "l1": _l1_kernel,
-    "mse": _mse_kernel,
-    "smooth_l1": _smooth_l1_kernel,
-    "huber": _huber_kernel,
-    "log_cosh": _log_cosh_kernel,
-    "quantile": _quantile_kernel,
-    "charbonnier": _charbonnier_kernel,
-}
-# the kernel's d times this is the derivative
-_SCALE = {"mse": lambda p: 2.0, "smooth_l1": lambda p: 1.0 / p, "quantile": lambda p: 0.5}
-
-
-def _derivative(kind: str, r: Tensor, p: float) -> Tensor:
-    """dloss/dinput as differentiable torch code, for ``create_graph=True``."""
-    if kind == "l1":
-        return torch.sign(r)
-    if kind == "mse":
-        return 2 * r
-    if kind == "huber":
-        return r.clamp(-p, p)
-    if kind == "smooth_l1":
-        return r.clamp(-p, p) / p
-    if kind == "log_cosh":
-        return torch.tanh(r)
-    if kind == "quantile":
-        return (torch.sign(r) + (1 - 2 * p)) / 2
-    return r / torch.hypot(r, r.new_tensor(p))  # charbonnier
-
-
-def _composite(kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str) -> Tensor:
-    """The weighted losses as plain autograd code: the gradient of ``weight`` is derived from it."""
-    r = x - y
-    if kind == "huber":
-        loss = _huber(r, p)
-        return reduce(loss if w is None else loss * w, reduction)
-    return _weighted_mean_by_weight(r.abs() if kind == "l1" else r.square(), w, reduction)
+    slope = _scratch(r).div_(loss) if need_slope else None  # r / sqrt(r^2 + eps^2), in [-1, 1]
+    return reduce(loss, mode), slope, 1.0
 
 
 def _forward(
-    kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str, need_d: bool
-) -> tuple[Tensor, Optional[Tensor], object]:
-    """The loss, the kernel's derivative, and what the sum was divided by (1 for 'sum' and 'none')."""
+    kernel: _Kernel,
+    x: Tensor,
+    y: Tensor,
+    w: Optional[Tensor],
+    p: float,
+    reduction: str,
+    by_weight: bool,
+    need_slope: bool,
+) -> tuple[Tensor, Optional[Tensor], float, object]:
+    """The loss, the kernel's slope and scale, and what the sum was divided by (1 for 'sum' and 'none';
+    with a ``weight``, 'mean' divides by the total weight if ``by_weight``, else by the count)."""
+    count = x.numel() if reduction == "mean" else 1
     if w is None:
-        value, d = _KERNELS[kind](x, y, p, reduction, need_d)
-        return value, d, (x.numel() if reduction == "mean" else 1)
-    value, d = _KERNELS[kind](x, y, p, "none", need_d)
+        return (*kernel(x - y, p, reduction, need_slope), count)
+    value, slope, scale = kernel(x - y, p, "none", need_slope)
     value = value.mul_(w)
     if reduction != "mean":
-        return (value if reduction == "none" else value.sum()), d, 1
-    # torch's rule: the total (broadcast) weight for l1 and mse, the number of elements for huber
-    denominator = w.expand(x.shape).sum() if kind in ("l1", "mse") else x.numel()
-    return value.sum() / denominator, d, denominator
+        return (value if reduction == "none" else value.sum()), slope, scale, 1
+    denominator = w.expand(x.shape).sum() if by_weight else count
+    return value.sum() / denominator, slope, scale, denominator
 
 
 class _Regression(torch.autograd.Function):
-    """A regression loss with its derivative formed in the forward pass and the reduction folded in:
-    the backward is one multiplication of the saved derivative by a scalar (by the incoming gradient
-    for reduction='none', and by the weight if there is one)."""
+    """A regression loss given by its kernel, with a constant ``weight`` and the reduction folded in:
+    the backward is one multiplication of the saved slope by a scalar (by the incoming gradient for
+    reduction='none', and by the weight if there is one)."""
 
     @staticmethod
     def forward(
-        ctx, x: Tensor, y: Tensor, w: Optional[Tensor], kind: str, p: float, reduction: str
+        ctx,
+        x: Tensor,
+        y: Tensor,
+        w: Optional[Tensor],
+        kernel: _Kernel,
+        p: float,
+        reduction: str,
+        by_weight: bool,
     ) -> Tensor:
-        value, d, denominator = _forward(kind, x, y, w, p, reduction, True)
-        ctx.save_for_backward(x, y, w, d)
-        ctx.kind, ctx.p, ctx.reduction, ctx.denominator = kind, p, reduction, denominator
+        value, slope, scale, denominator = _forward(kernel, x, y, w, p, reduction, by_weight, True)
+        ctx.save_for_backward(x, y, w, slope)
+        ctx.kernel, ctx.p, ctx.scale, ctx.denominator = kernel, p, scale, denominator
         return value
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, y, w, d = ctx.saved_tensors
-        need_x, need_y, need_w = ctx.needs_input_grad[:3]
-        kind, p, reduction = ctx.kind, ctx.p, ctx.reduction
-        create_graph = torch.is_grad_enabled()
-        if need_w:  # weight's gradient (and then the others too): autograd through the composite
-            with torch.enable_grad():
-                args = (x, y, w)
-                if not create_graph:
-                    args = tuple(t.detach().requires_grad_(n) for t, n in zip(args, (need_x, need_y, need_w)))
-                loss = _composite(kind, *args, p, reduction)
-                wrt = [t for t, n in zip(args, (need_x, need_y, need_w)) if n]
-                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
-                return (*(next(grads) if n else None for n in (need_x, need_y, need_w)), None, None, None)
-        denominator = ctx.denominator
-        if create_graph:  # a differentiable gradient: the derivative as torch code of x and y
-            k = g / denominator
-            grad = _derivative(kind, x - y, p) * (k if w is None else k * w)
-            return (grad if need_x else None), (-grad if need_y else None), None, None, None, None
-        scale = _SCALE.get(kind)
-        factor = scale(p) if scale is not None else 1.0
-        if isinstance(denominator, int) and denominator > 0:  # one op on the 0-dim gradient
-            k = g * (factor / denominator) if factor != 1 or denominator != 1 else g
+        x, y, w, slope = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: the same kernel, recorded by autograd
+            slope = ctx.kernel(x - y, ctx.p, "none", True)[1]
+        scale, denominator = ctx.scale, ctx.denominator
+        if isinstance(denominator, int) and denominator > 0:  # one op on the 0-dim gradient, or none
+            k = g if scale == denominator == 1 else g * (scale / denominator)
         else:  # the total weight, or 0 elements (NaN, as the forward)
-            k = g * factor / denominator
+            k = g * scale / denominator
         if w is not None:
             k = k * w
-        grad = d * k if need_x else None
+        need_x, need_y = ctx.needs_input_grad[:2]
+        grad = slope * k if need_x else None
         if need_y:
-            return grad, (d * -k if grad is None else torch.neg(grad)), None, None, None, None
-        return grad, None, None, None, None, None
+            return grad, (slope * -k if grad is None else torch.neg(grad)), None, None, None, None, None
+        return grad, None, None, None, None, None, None
 
 
-def _apply(kind: str, x: Tensor, y: Tensor, w: Optional[Tensor], p: float, reduction: str) -> Tensor:
-    if torch.is_grad_enabled() and (
-        x.requires_grad or y.requires_grad or (w is not None and w.requires_grad)
-    ):
-        return _Regression.apply(x, y, w, kind, p, reduction)
-    return _forward(kind, x, y, w, p, reduction, False)[0]
+def _apply(
+    kernel: _Kernel,
+    x: Tensor,
+    y: Tensor,
+    w: Optional[Tensor],
+    p: float,
+    reduction: str,
+    by_weight: bool = False,
+) -> Tensor:
+    """The loss, through ``_Regression`` where a gradient is needed. ``by_weight``: with a ``weight``,
+    'mean' divides by the total (broadcast) weight (torch's rule for L1 and MSE), else by the count."""
+    if torch.is_grad_enabled() and w is not None and w.requires_grad:
+        # the weight's gradient, and derivatives through it, by autograd of the product with the
+        # elementwise loss, whose own derivative is still the kernel's slope
+        weighted = _Regression.apply(x, y, None, kernel, p, "none", False) * w
+        if by_weight:
+            return reduce_by_weight(weighted, w.expand(x.shape), reduction)
+        return reduce(weighted, reduction)
+    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):
+        return _Regression.apply(x, y, w, kernel, p, reduction, by_weight)
+    return _forward(kernel, x, y, w, p, reduction, by_weight, False)[0]
 
 
 @float32_under_autocast
@@ -359,7 +323,7 @@ def l1_loss(
         0.75
     """
     _check_inputs(input, target, reduction, weight)
-    return _apply("l1", input, target, weight, 0.0, reduction)
+    return _apply(_l1_kernel, input, target, weight, 0.0, reduction, by_weight=True)
 
 
 @float32_under_autocast
@@ -404,7 +368,7 @@ def mse_loss(
         1.125
     """
     _check_inputs(input, target, reduction, weight)
-    return _apply("mse", input, target, weight, 0.0, reduction)
+    return _apply(_mse_kernel, input, target, weight, 0.0, reduction, by_weight=True)
 
 
 @float32_under_autocast
@@ -454,8 +418,8 @@ def smooth_l1_loss(
     _check_inputs(input, target, reduction)
     _check_beta(beta)
     if beta == 0:  # the L1 loss: no r**2 / 0 branch at all, so no 0 * inf = NaN (pytorch#96813)
-        return _apply("l1", input, target, None, 0.0, reduction)
-    return _apply("smooth_l1", input, target, None, beta, reduction)  # _huber / beta
+        return _apply(_l1_kernel, input, target, None, 0.0, reduction)
+    return _apply(_smooth_l1_kernel, input, target, None, beta, reduction)
 
 
 @float32_under_autocast
@@ -509,7 +473,7 @@ def huber_loss(
     """
     _check_inputs(input, target, reduction, weight)
     _check_delta(delta)
-    return _apply("huber", input, target, weight, delta, reduction)
+    return _apply(_huber_kernel, input, target, weight, delta, reduction)
 
 
 @float32_under_autocast
@@ -549,7 +513,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
         [0.0, 9999.307]
     """
     _check_inputs(input, target, reduction)
-    return _apply("log_cosh", input, target, None, 0.0, reduction)
+    return _apply(_log_cosh_kernel, input, target, None, 0.0, reduction)
 
 
 @float32_under_autocast
@@ -590,7 +554,7 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
     """
     _check_inputs(input, target, reduction)
     _check_q(q)
-    return _apply("quantile", input, target, None, q, reduction)
+    return _apply(_quantile_kernel, input, target, None, q, reduction)
 
 
 @float32_under_autocast
@@ -630,7 +594,7 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
     """
     _check_inputs(input, target, reduction)
     _check_eps(eps)
-    return _apply("charbonnier", input, target, None, eps, reduction)
+    return _apply(_charbonnier_kernel, input, target, None, eps, reduction)
 
 
 # -- modules ----------------------------------------------------------------------------------------

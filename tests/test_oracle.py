@@ -9,6 +9,8 @@ that number is allowed: pass means ``|error| <= tol * |scale| + tiny``.
 """
 
 import functools
+import typing
+from typing import Optional
 
 import mpmath
 import numpy as np
@@ -16,17 +18,16 @@ import pytest
 import sympy as sp
 import torch
 import torch.nn.functional as F
+from conftest import SPECS
+from torch import Tensor
 
-from lossref.registry import LOSSES, get
+from lossref.registry import LOSSES, Reference, Symbolic, get
 
 TOL = {torch.float32: 1e-6, torch.float64: 1e-13}
 
 _logits = [0.0, 1e-8, 1e-3, 0.5, 1, 2, 5, 10, 16, 17, 20, 30, 36.7, 40, 50, 88, 89, 100, 700, 710, 1000, 1e4]
 LOGITS = sorted({float(np.float32(s * v)) for v in _logits for s in (1, -1)})
 TARGETS = [float(np.float32(t)) for t in (0.0, 1.0, 0.25, 0.7, 1e-3, 1 - 2**-10)]
-POS_WEIGHTS = [1.0, 3.0]
-# focal loss: (alpha, gamma), fractional gamma included
-FOCAL_SETTINGS = [(0.25, 2.0), (0.5, 0.5), (1.0, 0.0), (0.75, 1.5)]
 # outside torch's gradient clamp, max(p, 1e-12), which tests/test_bce.py checks against torch
 PROBS = [float(np.float32(v)) for v in (2e-12, 1e-10, 1e-3, 0.3, 0.5, 0.9, 1 - 2**-20, 1 - 2**-24)]
 # regression: residuals from 0 (ties, also at 1e4) to 2e4, on and either side of the joints |r| = 1
@@ -41,9 +42,6 @@ _class_logits = [0.0, 1e-6, 0.5, 3.0, 20.0, 40.0, 100.0, 1e3, 1e4]
 CLASS_ROWS = [
     [float(np.float32(a)), float(np.float32(-b)), 0.0] for a in _class_logits for b in _class_logits[::2]
 ]
-CLASS_WEIGHTS = [None, (1.0, 2.0, 0.5)]
-# softmax focal loss: (alpha, gamma), fractional gamma included
-SOFTMAX_FOCAL_SETTINGS = [(None, 2.0), ((1.0, 2.0, 0.5), 0.5), ((1.0, 2.0, 0.5), 1.5)]
 
 
 # region losses: a binary image of two pixels; the first logit runs over REGION_LOGITS, the second over a
@@ -52,66 +50,57 @@ REGION_PARTNERS = [-20.0, -0.5, 0.0, 3.0, 40.0]
 _region_logits = [0.0, 1e-3, 0.5, 2, 10, 20, 36.7, 100, 1e3, 1e4]
 REGION_LOGITS = sorted({float(np.float32(s * v)) for v in _region_logits for s in (1, -1)})
 REGION_TARGETS = [(1.0, 0.0), (0.0, 0.0), (1.0, 1.0), (0.25, 0.7)]
-NO_SYMBOLIC = [s for s in LOSSES if s.symbolic_name is None]
-
-
-def with_symbolic(spec):
-    """Skip, with the registry's stated reason, a loss the oracle machinery does not fit."""
-    if spec.symbolic_name is None:
-        pytest.skip(f"{spec.name}: {spec.no_symbolic}")
+SYMBOLIC = [s for s in LOSSES if isinstance(s.oracle, Symbolic)]
+REFERENCE = [s for s in SPECS if isinstance(s.oracle, Reference)]
 
 
 def onehot(c):
     return tuple(1.0 if k == c else 0.0 for k in range(3))
 
 
-def grid_points(spec, logits, targets, pos_weights=POS_WEIGHTS, rows=CLASS_ROWS, weight=None):
+def grid_points(spec, logits, targets, setting, rows=CLASS_ROWS):
+    """The points of the grid for one of the registry's oracle settings (option values), by layout."""
     if spec.target == "region":
-        return [dict(input=(a, b), target=t) for a in logits for b in REGION_PARTNERS for t in REGION_TARGETS]
-    if spec.name == "softmax_focal_loss":
-        alpha, gamma = weight
-        extra = {"gamma": gamma} if alpha is None else {"alpha": alpha, "gamma": gamma}
-        return [dict(input=tuple(r), target=onehot(c), **extra) for r in rows for c in range(3)]
-    if spec.target == "class indices":
-        extra = {} if weight is None else {"weight": weight}
-        return [dict(input=tuple(r), target=onehot(c), **extra) for r in rows for c in range(3)]
-    if spec.name == "sigmoid_focal_loss":
-        return [
-            dict(input=a, target=t, alpha=al, gamma=ga) for a in logits for t in targets for al, ga in weight
+        points = [
+            dict(input=(a, b), target=t) for a in logits for b in REGION_PARTNERS for t in REGION_TARGETS
         ]
-    if spec.domain == "predictions":
-        return [dict(input=a, target=t) for a in logits for t in targets]
-    if spec.domain == "logits":
-        return [dict(input=a, target=t, pos_weight=c) for a in logits for t in targets for c in pos_weights]
-    return [dict(input=a, target=t) for a in PROBS for t in targets]
+    elif spec.target == "class indices":
+        points = [dict(input=tuple(r), target=onehot(c)) for r in rows for c in range(3)]
+    elif spec.domain == "probabilities":
+        points = [dict(input=a, target=t) for a in PROBS for t in targets]
+    else:
+        points = [dict(input=a, target=t) for a in logits for t in targets]
+    return [dict(pt, **setting) for pt in points]
 
 
 @functools.lru_cache(maxsize=None)
-def oracle_grid(name: str, weight=None):
-    """(arguments, exact result) over the adversarial grid."""
+def oracle_grid(name: str, setting: tuple):
+    """(arguments, exact result) over the adversarial grid, at one setting (as sorted items)."""
     spec = get(name)
     inputs, targets = (PREDICTIONS, REGRESSION_TARGETS) if spec.domain == "predictions" else (LOGITS, TARGETS)
     if spec.target == "region":
         inputs = REGION_LOGITS
-    return [(pt, spec.symbolic.oracle(**pt)) for pt in grid_points(spec, inputs, targets, weight=weight)]
+    return [(pt, spec.symbolic.oracle(**pt)) for pt in grid_points(spec, inputs, targets, dict(setting))]
+
+
+def tensor_options(spec) -> set[str]:
+    """The options the function takes as tensors (the others, such as gamma, are numbers)."""
+    return {k for k, t in typing.get_type_hints(spec.function).items() if t in (Tensor, Optional[Tensor])}
 
 
 def run_lossref(spec, dtype, points):
     """The loss (reduction='none') at each point, and its gradient as a list per point."""
+    setting = {k: v for k, v in points[0].items() if k not in ("input", "target")}  # one value per call
     if spec.target == "class indices":
         x = torch.tensor([pt["input"] for pt in points], dtype=dtype, requires_grad=True)
         target = torch.tensor([pt["target"].index(1.0) for pt in points])
         # a per-class vector (weight, alpha) as a tensor, a number (gamma) as it is
-        options = {
-            k: torch.tensor(v, dtype=dtype) if isinstance(v, tuple) else v
-            for k, v in points[0].items()
-            if k not in ("input", "target")
-        }
+        options = {k: torch.tensor(v, dtype=dtype) if isinstance(v, tuple) else v for k, v in setting.items()}
     else:
-        scalars = {k: points[0][k] for k in ("alpha", "gamma") if k in points[0]}  # one value per call
-        args = {k: torch.tensor([pt[k] for pt in points], dtype=dtype) for k in points[0] if k not in scalars}
-        x = args.pop("input").requires_grad_(True)
-        target, options = args.pop("target"), {**args, **scalars}
+        x = torch.tensor([pt["input"] for pt in points], dtype=dtype, requires_grad=True)
+        target = torch.tensor([pt["target"] for pt in points], dtype=dtype)
+        tensors = tensor_options(spec)
+        options = {k: torch.full(x.shape, v, dtype=dtype) if k in tensors else v for k, v in setting.items()}
     loss = spec.function(x, target, reduction="none", **options)
     loss.sum().backward()
     assert torch.isfinite(loss).all() and torch.isfinite(x.grad).all()
@@ -156,44 +145,52 @@ def assert_matches_oracle(spec, dtype, grid, with_shift_limit=False):
     assert worst_grad[0] <= 1, f"gradient at {worst_grad[1]}: error {worst_grad[0]} times the allowed"
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+def settings(spec, count=None):
+    return [tuple(sorted(setting.items())) for setting in spec.oracle.settings[:count]]
+
+
+@pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_value_and_gradient_match_oracle(spec, dtype, request):
-    with_symbolic(spec)
-    if (spec.name, dtype) == ("softmax_focal_loss", torch.float32):
-        # the shift limit (see shift_limit): gradient 1.08e-6 at (1e-6, -20, 0), target 0, gamma 2,
-        # where the rounding of -20 - 1e-6 alone costs 9.7e-7; the dense grid checks the limit itself
-        limit = pytest.mark.xfail(strict=True, raises=AssertionError, reason="float32 shift limit")
+    if dtype == torch.float32 and spec.oracle.float32_limit:
+        # a documented limit (see shift_limit); the dense grid checks the limit itself
+        limit = pytest.mark.xfail(strict=True, raises=AssertionError, reason=spec.oracle.float32_limit)
         request.applymarker(limit)
-    # one call per class-weight vector, or per focal (alpha, gamma)
-    variants = {"class indices": CLASS_WEIGHTS}.get(spec.target, [None])
-    if spec.name == "sigmoid_focal_loss":
-        variants = [(setting,) for setting in FOCAL_SETTINGS]
-    if spec.name == "softmax_focal_loss":
-        variants = SOFTMAX_FOCAL_SETTINGS
-    for weight in variants:
-        assert_matches_oracle(spec, dtype, oracle_grid(spec.name, weight))
+    for setting in settings(spec):  # one call per setting of the options
+        assert_matches_oracle(spec, dtype, oracle_grid(spec.name, setting))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
 def test_dense_random_grid_matches_oracle(spec, dtype):
     """Exhaustive: random logits, log-uniform in magnitude from 1e-6 to 1e4, random targets."""
-    with_symbolic(spec)
     rng = np.random.default_rng(0)
     logits = (rng.choice([-1, 1], 600) * 10 ** rng.uniform(-6, 4, 600)).astype(np.float32).tolist()
     targets = rng.uniform(0, 1, 6).astype(np.float32).tolist() + [0.0, 1.0]
     rows = [logits[i : i + 3] for i in range(0, 300, 3)]
-    variants = {
-        "sigmoid_focal_loss": [((0.25, 2.0),), ((0.5, 0.5),)],
-        "softmax_focal_loss": [(None, 2.0), ((1.0, 2.0, 0.5), 0.5)],
-    }
-    for weight in variants.get(spec.name, [None]):
+    for setting in settings(spec, 2):
         first = logits[:100] if spec.target == "region" else logits  # x 20 partners and targets
-        points = grid_points(spec, first, targets, [1.0, 2.5], rows=rows, weight=weight)
+        points = grid_points(spec, first, targets, dict(setting), rows=rows)
         grid = [(pt, spec.symbolic.oracle(**pt)) for pt in points]
         assert_matches_oracle(spec, dtype, grid, with_shift_limit=True)
+
+
+@pytest.mark.parametrize("spec", REFERENCE, ids=lambda s: s.name)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_value_and_gradient_match_reference(spec, seed):
+    """Losses whose oracle is a written-out reference: the same losses (reduction='none') and the
+    same gradients in every differentiable argument, in float64."""
+    inputs = spec.make_inputs((3, 4, 5), seed=seed, dtype=torch.float64) if spec.target == "region" else None
+    inputs = inputs or spec.make_inputs((5, 4), seed=seed, dtype=torch.float64)
+    results = []
+    for fn in (lambda *a: spec.function(*a, reduction="none"), spec.oracle.function):
+        tensors = {**inputs.args, **inputs.parameters}
+        leaves = {k: v.clone().requires_grad_(True) for k, v in tensors.items() if k in spec.differentiable}
+        loss = fn(*{**tensors, **leaves}.values())
+        grads = torch.autograd.grad(loss.sum(), list(leaves.values()))
+        results.append((loss, *grads))
+    torch.testing.assert_close(results[0], results[1], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
@@ -213,9 +210,8 @@ def test_torch_loses_the_confident_correct_cases(dtype):
     assert loss[1].item() == 0.0 and x.grad[0].item() == 0.0
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
 def test_gradient_terms_sum_to_derived_gradient(spec):
-    with_symbolic(spec)
     sym = spec.symbolic
     if sym.vector_input:
         for gradient, terms in zip(sym.gradient, sym.grad_terms, strict=True):
@@ -224,9 +220,8 @@ def test_gradient_terms_sum_to_derived_gradient(spec):
         assert sp.simplify(sym.gradient - sum(sym.grad_terms)) == 0
 
 
-@pytest.mark.parametrize("spec", LOSSES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
 def test_stable_form_equals_textbook_form(spec):
-    with_symbolic(spec)
     sym = spec.symbolic
     assert proved_zero(sym.expr - sym.stable)
 

@@ -1,0 +1,209 @@
+"""Plain formulas of lossref's losses, as blog posts and other libraries write them.
+
+The registry (:mod:`lossref.registry`) names them in two roles:
+
+- **peers** of the benchmark (``benchmarks/run.py``): the usual formula of a loss that torch does
+  not have, or a peer library's class set up with lossref's defaults, all with ``reduction='mean'``;
+- **reference oracles** of the tests, for losses whose oracle is not a sympy expression: a
+  written-out computation of the loss with ``reduction='none'``, run in float64, that shares no
+  numerical trick with lossref's implementation.
+
+Nothing here is exported: these are the yardsticks, not the losses. Peer libraries (MONAI, kornia)
+are imported only when a peer is built, so lossref itself needs only torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+Loss = Callable[..., Tensor]
+
+
+# -- usual formulas (benchmark peers) -----------------------------------------------------------
+
+
+def torchvision_focal(x: Tensor, y: Tensor, alpha: float = 0.25, gamma: float = 2.0) -> Tensor:
+    """torchvision.ops.sigmoid_focal_loss's documented formula (there is no CPU torchvision wheel)."""
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    return ((alpha * y + (1 - alpha) * (1 - y)) * ce * (1 - p_t) ** gamma).mean()
+
+
+def softmax_focal(x: Tensor, y: Tensor, gamma: float = 2.0, ignore_index: int = -100) -> Tensor:
+    """The multi-class focal loss as usually written: log_softmax, gather, (1 - p_t)^gamma."""
+    keep = y != ignore_index
+    log_pt = F.log_softmax(x, 1).gather(1, torch.where(keep, y, 0).unsqueeze(1)).squeeze(1)
+    return (-((1 - log_pt.exp()) ** gamma) * log_pt * keep).sum() / keep.sum()
+
+
+def poly1(x: Tensor, y: Tensor, epsilon: float = 1.0, ignore_index: int = -100) -> Tensor:
+    """Poly-1 as usually written: cross-entropy plus epsilon (1 - softmax gathered at the target)."""
+    keep = y != ignore_index
+    p_t = F.softmax(x, 1).gather(1, torch.where(keep, y, 0).unsqueeze(1)).squeeze(1)
+    ce = F.cross_entropy(x, y, ignore_index=ignore_index, reduction="none")
+    return ((ce + epsilon * (1 - p_t)) * keep).sum() / keep.sum()
+
+
+def log_cosh(x: Tensor, y: Tensor) -> Tensor:
+    """log cosh r as r + softplus(-2 r) - log 2: stable, but two passes more than lossref."""
+    r = x - y
+    return (r + F.softplus(-2 * r) - math.log(2)).mean()
+
+
+def naive_log_cosh(x: Tensor, y: Tensor) -> Tensor:
+    """What blog posts write; overflows to inf beyond |r| ~ 89 in float32."""
+    return torch.log(torch.cosh(x - y)).mean()
+
+
+def quantile(x: Tensor, y: Tensor, q: float = 0.5) -> Tensor:
+    """The pinball loss as max(q r, (q - 1) r), r = y - x."""
+    return torch.maximum(q * (y - x), (q - 1) * (y - x)).mean()
+
+
+def charbonnier(x: Tensor, y: Tensor, eps: float = 1e-3) -> Tensor:
+    """sqrt(r^2 + eps^2)."""
+    return torch.sqrt((x - y) ** 2 + eps**2).mean()
+
+
+def channel(loss: Loss) -> Loss:
+    """A MONAI loss, which wants (N, C, *), called on lossref's binary (N, *) layout."""
+    return lambda x, y: loss(x[:, None], y[:, None])
+
+
+def monai(name: str, **options: object) -> Callable[[], Loss]:
+    """A builder of MONAI's ``monai.losses.<name>(**options)`` on the binary layout."""
+
+    def build() -> Loss:
+        import monai.losses
+
+        return channel(getattr(monai.losses, name)(**options))
+
+    return build
+
+
+def monai_focal_tversky() -> Loss:
+    """MONAI's Tversky loss per image raised to lossref's default gamma, 0.75, then averaged."""
+    from monai.losses import TverskyLoss
+
+    tversky = TverskyLoss(alpha=0.3, beta=0.7, sigmoid=True, reduction="none")
+    return channel(lambda x, y: (tversky(x, y) ** 0.75).mean())
+
+
+def monai_combo() -> Loss:
+    """Combo loss at lossref's defaults: 0.25 BCE (torch) + 0.5 Dice (MONAI)."""
+    from monai.losses import DiceLoss
+
+    dice = DiceLoss(sigmoid=True)
+    return channel(lambda x, y: 0.25 * F.binary_cross_entropy_with_logits(x, y) + 0.5 * dice(x, y))
+
+
+def monai_focal() -> Loss:
+    from monai.losses import FocalLoss
+
+    return FocalLoss(gamma=2.0, alpha=0.25, reduction="mean")
+
+
+def kornia_focal() -> Loss:
+    from kornia.losses import binary_focal_loss_with_logits
+
+    return lambda x, y: binary_focal_loss_with_logits(x, y, alpha=0.25, reduction="mean")
+
+
+def kornia_lovasz_hinge() -> Loss:
+    """kornia takes (B, C, H, W): every image's pixels as one row."""
+    from kornia.losses import lovasz_hinge_loss
+
+    return lambda x, y: lovasz_hinge_loss(x.reshape(len(x), 1, 1, -1), y.reshape(len(y), 1, -1).long())
+
+
+def kornia_lovasz_softmax() -> Loss:
+    from kornia.losses import lovasz_softmax_loss
+
+    return lambda x, y: lovasz_softmax_loss(x.reshape(*x.shape[:2], 1, -1), y.reshape(len(y), 1, -1))
+
+
+def boundary_mean(x: Tensor, y: Tensor, distance_map: Tensor | None = None) -> Tensor:
+    """The boundary loss's formula, mean of phi (p - t) over every pixel."""
+    return boundary(x, y, distance_map).mean()
+
+
+def hausdorff_mean(x: Tensor, y: Tensor) -> Tensor:
+    """The Hausdorff distance-transform loss's formula, averaged over every pixel."""
+    return hausdorff(x, y).mean()
+
+
+# -- reference oracles: reduction='none', one loss per image (binary layout, (N, 1)) ---------------
+
+
+def _per_image(v: Tensor) -> Tensor:
+    return v.reshape(len(v), -1)
+
+
+def tversky_power(x: Tensor, y: Tensor, alpha: float = 0.3, beta: float = 0.7, gamma: float = 0.75) -> Tensor:
+    """Focal Tversky as written: (1 - (TP + s) / (TP + alpha FP + beta FN + s)) ** gamma per image."""
+    p, t = _per_image(torch.sigmoid(x)), _per_image(y)
+    tp, fp, fn = (p * t).sum(1), (p * (1 - t)).sum(1), ((1 - p) * t).sum(1)
+    smooth = 1e-5
+    return ((1 - (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)) ** gamma)[:, None]
+
+
+def _lovasz_extension(errors: Tensor, gt: Tensor) -> Tensor:
+    """The errors of one row sorted in decreasing order, each times the increment of the Jaccard loss
+    1 - |G & P| / |G | P| when its pixel joins the predicted set P, one pixel at a time."""
+    order = torch.argsort(errors, descending=True)
+    e, g, total = errors[order], gt[order], gt.sum()
+    loss = previous = e.new_zeros(())
+    for k in range(len(e)):
+        jaccard = 1 - (total - g[: k + 1].sum()) / (total + (1 - g[: k + 1]).sum())
+        loss = loss + e[k] * (jaccard - previous)
+        previous = jaccard
+    return loss
+
+
+def lovasz_hinge(x: Tensor, y: Tensor) -> Tensor:
+    """Hinge errors max(0, 1 - x (2 t - 1)) of each image through the Lovász extension, (N, 1)."""
+    rows = zip(_per_image(x), _per_image(y), strict=True)
+    return torch.stack([_lovasz_extension(torch.relu(1 - xi * (2 * yi - 1)), yi) for xi, yi in rows])[:, None]
+
+
+def lovasz_softmax(x: Tensor, y: Tensor) -> Tensor:
+    """Errors |onehot - softmax| of each image and class through the Lovász extension, (N, C)."""
+    p = torch.softmax(x, 1).reshape(*x.shape[:2], -1)
+    onehot = F.one_hot(y.reshape(len(y), -1), x.shape[1]).movedim(-1, 1).to(x.dtype)
+    rows = [
+        [_lovasz_extension((onehot[n, c] - p[n, c]).abs(), onehot[n, c]) for c in range(x.shape[1])]
+        for n in range(len(x))
+    ]
+    return torch.stack([torch.stack(row) for row in rows])
+
+
+def boundary(x: Tensor, y: Tensor, distance_map: Tensor | None = None) -> Tensor:
+    """phi (sigmoid(x) - t), phi the target's signed distance map: the loss per pixel."""
+    from lossref.boundary import signed_distance_map
+
+    phi = signed_distance_map(y) if distance_map is None else distance_map
+    return phi * (torch.sigmoid(x) - y)
+
+
+def hausdorff(x: Tensor, y: Tensor, alpha: float = 2.0) -> Tensor:
+    """(p - t)^2 (d_p^alpha + d_t^alpha), d the unsigned distance maps of the thresholded prediction
+    and of the target: the loss per pixel."""
+    from lossref.boundary import signed_distance_map
+
+    p = torch.sigmoid(x)
+    d_pred = signed_distance_map((p.detach() > 0.5).to(x.dtype)).abs()
+    return (p - y) ** 2 * (d_pred**alpha + signed_distance_map(y).abs() ** alpha)
+
+
+def boundary_per_image(x: Tensor, y: Tensor) -> Tensor:
+    return _per_image(boundary(x, y)).mean(1, keepdim=True)
+
+
+def hausdorff_per_image(x: Tensor, y: Tensor) -> Tensor:
+    return _per_image(hausdorff(x, y)).mean(1, keepdim=True)

@@ -1,0 +1,178 @@
+"""The arguments of one call of a loss, and seeded valid ones for every kind of loss, made on the CPU.
+
+Each generator is ``(shape, generator, dtype, weighted) -> LossInputs`` (some take a keyword more,
+bound with ``functools.partial`` in the registry). The registry's ``make_inputs`` calls them and moves
+the result, so that every device sees the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class LossInputs:
+    """One valid call of a loss, by argument name.
+
+    ``function(*args.values(), *parameters.values(), **options)`` and, with the module holding
+    ``parameters``, ``module(**options)(*args.values())`` compute the same loss.
+    """
+
+    #: the positional tensor arguments, in call order (input, target; or anchor, positive, negative;
+    #: integer lengths included)
+    args: dict[str, Tensor]
+    #: the optional tensor arguments the module keeps as buffers (weight, pos_weight, ...)
+    options: dict[str, Tensor] = field(default_factory=dict)
+    #: values of the learnable parameters the module owns; the function takes them after ``args``
+    parameters: dict[str, Tensor] = field(default_factory=dict)
+
+    @property
+    def input(self) -> Tensor:
+        """The first argument: the prediction."""
+        return next(iter(self.args.values()))
+
+    @property
+    def target(self) -> Tensor:
+        return self.args["target"]
+
+    def replace(self, **tensors: Tensor) -> "LossInputs":
+        """The same call with some arguments, options or parameters replaced by name."""
+        parts = (dict(self.args), dict(self.options), dict(self.parameters))
+        for name, value in tensors.items():
+            part = next((p for p in parts if name in p), None)
+            if part is None:
+                raise KeyError(f"no argument named {name!r}; known: {[k for p in parts for k in p]}")
+            part[name] = value
+        return LossInputs(*parts)
+
+    def to(self, device: torch.device | str) -> "LossInputs":
+        return LossInputs(*({k: v.to(device) for k, v in part.items()} for part in self.parts()))
+
+    def parts(self) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
+        return self.args, self.options, self.parameters
+
+
+def pair(input: Tensor, target: Tensor, options: dict[str, Tensor] | None = None) -> LossInputs:
+    """The inputs of a loss called as ``function(input, target, **options)``."""
+    return LossInputs({"input": input, "target": target}, options or {})
+
+
+def _soft_and_hard_targets(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """Half hard 0/1 labels, half soft labels in (0, 1)."""
+    soft = torch.rand(shape, generator=g, dtype=dtype)
+    hard = torch.rand(shape, generator=g, dtype=dtype) < 0.5
+    return torch.where(torch.rand(shape, generator=g) < 0.5, hard.to(dtype), soft)
+
+
+def _last_dim_weight(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """A positive weight of shape (shape[-1],), which broadcasts along the last dimension."""
+    return 0.5 + 2 * torch.rand(shape[-1:], generator=g, dtype=dtype)
+
+
+def bce_inputs(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool) -> LossInputs:
+    probs = torch.sigmoid(3 * torch.randn(shape, generator=g, dtype=dtype))
+    options = {"weight": _last_dim_weight(shape, g, dtype)} if weighted else {}
+    return pair(probs, _soft_and_hard_targets(shape, g, dtype), options)
+
+
+def bce_logits_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    options = {}
+    if weighted:
+        options = {
+            "weight": _last_dim_weight(shape, g, dtype),
+            "pos_weight": _last_dim_weight(shape, g, dtype),
+        }
+    return pair(logits, _soft_and_hard_targets(shape, g, dtype), options)
+
+
+def focal_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Logits and labels; no tensor options (the module takes alpha and gamma as numbers)."""
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    return pair(logits, _soft_and_hard_targets(shape, g, dtype))
+
+
+def class_inputs(
+    shape: tuple[int, ...],
+    g: torch.Generator,
+    dtype: torch.dtype,
+    weighted: bool,
+    log_probs: bool,
+    class_weight: str = "weight",
+) -> LossInputs:
+    """Logits (or log-probabilities) of shape (C,) or (N, C, d...); class indices, about 1 in 8 ignored.
+
+    ``weighted`` adds a positive per-class weight under the name ``class_weight``."""
+    c = shape[0] if len(shape) == 1 else shape[1]
+    scores = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    if log_probs:
+        scores = torch.log_softmax(scores, 0 if len(shape) == 1 else 1)
+    target_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
+    target = torch.randint(0, c, target_shape, generator=g)
+    target = torch.where(torch.rand(target_shape, generator=g) < 0.125, -100, target)
+    options = {class_weight: 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
+    return pair(scores, target, options)
+
+
+def regression_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, has_weight: bool
+) -> LossInputs:
+    """Predictions and real targets whose residuals span 1e-3 to 1e2 in magnitude, both signs.
+
+    Every 16th element (flat index 15, 31, ...) is an exact tie, residual 0, where L1 and the
+    quantile loss have a kink: often enough for the comparisons with torch, and absent from the
+    12-element inputs of the gradient checks (a second derivative does not exist at a kink).
+    """
+    target = 2 * torch.randn(shape, generator=g, dtype=dtype)
+    magnitude = 10 ** (5 * torch.rand(shape, generator=g, dtype=dtype) - 3)
+    sign = torch.where(torch.rand(shape, generator=g) < 0.5, -1.0, 1.0).to(dtype)
+    tie = (torch.arange(target.numel()) % 16 == 15).reshape(shape)
+    input = torch.where(tie, target, target + sign * magnitude)
+    # a weight of the input's full shape: torch 2.13's weighted l1/mse/huber accept no other
+    # (lossref also broadcasts one; tests/test_regression.py compares that with torch)
+    options = {}
+    if weighted and has_weight:
+        options["weight"] = 0.5 + 2 * torch.rand(shape, generator=g, dtype=dtype)
+    return pair(input, target, options)
+
+
+def region_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, hard: bool
+) -> LossInputs:
+    """Binary segmentation: logits (N, *) and a target of that shape - 0/1 labels (about 40%
+    foreground; with ``hard``, every image of two or more pixels has both foreground and background,
+    where distance maps are defined by distances) or with ``hard=False`` half of them soft;
+    ``weighted``: a class weight of shape (1,). No ``ignore_index`` pixels, so that the benchmark's
+    peers (MONAI, kornia) compute the same numbers; tests/test_region*.py test ``ignore_index``."""
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    target = (torch.rand(shape, generator=g) < 0.4).to(dtype)
+    if hard and len(shape) > 1 and math.prod(shape[1:]) > 1:
+        flat = target.view(shape[0], math.prod(shape[1:]))
+        flat[:, 0], flat[:, -1] = 1.0, 0.0
+    if not hard:
+        target = torch.where(
+            torch.rand(shape, generator=g) < 0.5, torch.rand(shape, generator=g, dtype=dtype), target
+        )
+    options = {"weight": 0.5 + 2 * torch.rand(1, generator=g, dtype=dtype)} if weighted else {}
+    return pair(logits, target, options)
+
+
+def region_class_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Multi-class segmentation: logits (N, C, *), class indices (N, *), none ignored (as above);
+    ``weighted``: a positive class weight (C,). A 1-d shape (C,) - no batch, which region losses
+    reject - still gives tensors, for the checks of argument types."""
+    c = shape[0] if len(shape) == 1 else shape[1]
+    logits = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    target = torch.randint(0, c, () if len(shape) == 1 else shape[:1] + shape[2:], generator=g)
+    options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
+    return pair(logits, target, options)
