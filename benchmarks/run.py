@@ -6,9 +6,10 @@ runs in a fresh process, lossref and every peer are timed in alternating rounds,
 median over the rounds of the ratio within a round (load that drifts between rounds cancels); median
 absolute times are printed for context. ``ratio < 1``: lossref is faster.
 
-The boundary loss gets its target's distance map precomputed (it depends on the target only, and
-its docstring says to compute it once per target); the Hausdorff loss needs the prediction's map,
-so both it and its peer compute maps inside every step.
+The peers are the registry's (``lossref.registry``): torch's kernel where torch has the loss, and
+each peer with a ``build``. Options that depend on the target only are precomputed where the registry
+says so (the boundary loss's distance map, which its docstring says to compute once per target); the
+Hausdorff loss needs the prediction's map, so both it and its peer compute maps inside every step.
 
 Memory is the bytes autograd saves for the backward pass (exact and device-independent) and, on
 CUDA, the peak allocated during one forward+backward.
@@ -17,7 +18,6 @@ CUDA, the peak allocated during one forward+backward.
 from __future__ import annotations
 
 import argparse
-import math
 import multiprocessing
 import statistics
 import sys
@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import torch
-import torch.nn.functional as F
 from torch.utils import benchmark
 
 from lossref.registry import LOSSES, LossInputs, LossSpec, get
@@ -35,115 +34,30 @@ ELEMENTWISE_SIZES = [64_000, 4_000_000]
 CLASS_SHAPES = [(8192, 1000), (16, 21, 64, 64)]
 # region losses: 8 images, 4 classes (or 4 x 256 x 256 pixels of one binary mask), 256 x 256
 REGION_SHAPES = [(8, 4, 256, 256)]
-
-
-def _torchvision_focal(x, y, alpha=0.25, gamma=2.0):
-    """torchvision.ops.sigmoid_focal_loss's documented formula (no CPU torchvision wheel exists)."""
-    p = torch.sigmoid(x)
-    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
-    p_t = p * y + (1 - p) * (1 - y)
-    return ((alpha * y + (1 - alpha) * (1 - y)) * ce * (1 - p_t) ** gamma).mean()
-
-
-def _softmax_focal_formula(x, y, gamma=2.0, ignore_index=-100):
-    """The multi-class focal loss as usually written: log_softmax, gather, (1 - p_t)^gamma."""
-    keep = y != ignore_index
-    log_pt = F.log_softmax(x, 1).gather(1, torch.where(keep, y, 0).unsqueeze(1)).squeeze(1)
-    return (-((1 - log_pt.exp()) ** gamma) * log_pt * keep).sum() / keep.sum()
-
-
-def _poly1_formula(x, y, epsilon=1.0, ignore_index=-100):
-    """Poly-1 as usually written: torch's cross-entropy plus epsilon (1 - softmax gathered at the target)."""
-    keep = y != ignore_index
-    p_t = F.softmax(x, 1).gather(1, torch.where(keep, y, 0).unsqueeze(1)).squeeze(1)
-    ce = F.cross_entropy(x, y, ignore_index=ignore_index, reduction="none")
-    return ((ce + epsilon * (1 - p_t)) * keep).sum() / keep.sum()
-
-
-# the usual formulas of losses that torch does not have, at lossref's default parameters
-FORMULAS: dict[str, Callable] = {
-    "softmax_focal_loss": _softmax_focal_formula,
-    "poly1_cross_entropy": _poly1_formula,
-    "log_cosh_loss": lambda x, y: (x - y + F.softplus(-2 * (x - y)) - math.log(2)).mean(),
-    "quantile_loss": lambda x, y: torch.maximum(0.5 * (y - x), -0.5 * (y - x)).mean(),
-    "charbonnier_loss": lambda x, y: torch.sqrt((x - y) ** 2 + 1e-6).mean(),
-}
-
-
-def _region_peers(name: str) -> dict[str, Callable]:
-    """MONAI's and kornia's equivalents of the region losses, at lossref's defaults and binary mode
-    (per image, smooth 1e-5; (N, *) logits given to MONAI as (N, 1, *)), and the formula of the
-    boundary and Hausdorff losses, which no library has with lossref's distance maps (MONAI's
-    HausdorffDTLoss scores empty masks differently)."""
-    from kornia.losses import lovasz_hinge_loss, lovasz_softmax_loss
-    from monai.losses import DiceCELoss, DiceLoss, TverskyLoss
-
-    from lossref import signed_distance_map
-
-    def channel(f: Callable) -> Callable:
-        return lambda x, y: f(x[:, None], y[:, None])
-
-    def boundary(x, y, distance_map=None):
-        phi = signed_distance_map(y) if distance_map is None else distance_map
-        return (phi * (torch.sigmoid(x) - y)).mean()
-
-    def hausdorff(x, y):
-        p = torch.sigmoid(x)
-        d_pred = signed_distance_map((p.detach() > 0.5).to(x.dtype)).abs()
-        return ((p - y) ** 2 * (d_pred**2 + signed_distance_map(y).abs() ** 2)).mean()
-
-    tversky = TverskyLoss(alpha=0.3, beta=0.7, sigmoid=True, reduction="none")
-    table: dict[str, dict[str, Callable]] = {
-        "dice_loss": {"MONAI": channel(DiceLoss(sigmoid=True))},
-        "jaccard_loss": {"MONAI": channel(DiceLoss(sigmoid=True, jaccard=True, smooth_nr=0, smooth_dr=0))},
-        "tversky_loss": {"MONAI": channel(TverskyLoss(alpha=0.3, beta=0.7, sigmoid=True))},
-        "focal_tversky_loss": {"MONAI ** 0.75": channel(lambda x, y: (tversky(x, y) ** 0.75).mean())},
-        "dice_bce_loss": {"MONAI": channel(DiceCELoss(sigmoid=True))},
-        "combo_loss": {
-            "MONAI + torch": channel(
-                lambda x, y: 0.25 * F.binary_cross_entropy_with_logits(x, y) + 0.5 * DiceLoss(sigmoid=True)(x, y)
-            )
-        },
-        # kornia takes (B, C, H, W): every image's pixels as one row
-        "lovasz_hinge": {
-            "kornia": lambda x, y: lovasz_hinge_loss(x.reshape(len(x), 1, 1, -1), y.reshape(len(y), 1, -1).long())
-        },
-        "lovasz_softmax": {
-            "kornia": lambda x, y: lovasz_softmax_loss(x.reshape(*x.shape[:2], 1, -1), y.reshape(len(y), 1, -1))
-        },
-        "boundary_loss": {"formula": boundary},
-        "hausdorff_dt_loss": {"formula": hausdorff},
-    }
-    return table.get(name, {})
+# losses scoring samples: a batch of 4096 rows of 256
+SAMPLE_SHAPES = [(4096, 256)]
 
 
 def peers(spec: LossSpec) -> dict[str, Callable]:
-    """Implementations to compare with, computing the same loss with reduction='mean'."""
+    """torch's kernel and the registry's timed peers, each computing the loss with reduction='mean'.
+
+    A peer whose library is not installed is left out, with a line on stderr."""
     found: dict[str, Callable] = {}
     if spec.torch_function is not None:
         found["torch"] = spec.torch_function
-    if spec.name in FORMULAS:
-        found["formula"] = FORMULAS[spec.name]
-    if spec.target == "region":
-        found.update(_region_peers(spec.name))
-    if spec.name == "log_cosh_loss":  # what blog posts write; overflows to inf beyond |r| ~ 89 in float32
-        found["naive log(cosh)"] = lambda x, y: torch.log(torch.cosh(x - y)).mean()
-    if spec.name == "sigmoid_focal_loss":
-        found["torchvision formula"] = lambda x, y: _torchvision_focal(x, y)
+    for peer in spec.peers:
+        if peer.build is None:
+            continue
+        label = peer.library if peer.library != "formula" else f"formula: {peer.call}"
         try:
-            from kornia.losses import binary_focal_loss_with_logits
-            from monai.losses import FocalLoss as MonaiFocalLoss
-
-            monai_focal = MonaiFocalLoss(gamma=2.0, alpha=0.25, reduction="mean")
-            found["MONAI"] = lambda x, y: monai_focal(x, y)
-            found["kornia"] = lambda x, y: binary_focal_loss_with_logits(x, y, alpha=0.25, reduction="mean")
-        except ImportError:
-            print("MONAI/kornia not installed: comparing with the torchvision formula only", file=sys.stderr)
+            found[label] = peer.build()
+        except ImportError as e:
+            print(f"{spec.name}: {label} not installed ({e})", file=sys.stderr)
     return found
 
 
 def ours(spec: LossSpec) -> Callable:
-    return lambda x, y, **kw: spec.function(x, y, reduction="mean", **kw)
+    return lambda *args, **kw: spec.function(*args, reduction="mean", **kw)
 
 
 @dataclass
@@ -157,12 +71,18 @@ class Measurement:
     peak_bytes: Optional[int]
 
 
+def _leaves(inputs: LossInputs) -> list[torch.Tensor]:
+    """The positional arguments, the first one (the prediction) as a fresh leaf that needs a gradient."""
+    first, *rest = inputs.args.values()
+    return [first.detach().clone().requires_grad_(True), *rest]
+
+
 def _step(fn: Callable, inputs: LossInputs) -> Callable[[], None]:
-    x = inputs.input.detach().clone().requires_grad_(True)
+    args = _leaves(inputs)
 
     def step() -> None:
-        x.grad = None
-        fn(x, inputs.target, **inputs.options).backward()
+        args[0].grad = None
+        fn(*args, *inputs.parameters.values(), **inputs.options).backward()
 
     return step
 
@@ -174,9 +94,8 @@ def _saved_bytes(fn: Callable, inputs: LossInputs) -> int:
         seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
 
-    x = inputs.input.detach().clone().requires_grad_(True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn(x, inputs.target, **inputs.options)
+        fn(*_leaves(inputs), *inputs.parameters.values(), **inputs.options)
     return sum(seen.values())
 
 
@@ -218,10 +137,8 @@ def _job(args: tuple[str, tuple[int, ...], str, float, bool, int]) -> list[Measu
     name, shape, device, min_time, weighted, rounds = args
     spec = get(name)
     inputs = spec.make_inputs(shape, device=device, weighted=weighted and spec.torch_function is not None)
-    if name == "boundary_loss":  # its map depends on the target only: computed once, outside the step
-        from lossref import signed_distance_map
-
-        inputs = replace(inputs, options={**inputs.options, "distance_map": signed_distance_map(inputs.target)})
+    if spec.precompute is not None:  # options of the target only: computed once, outside the step
+        inputs = replace(inputs, options={**inputs.options, **spec.precompute(inputs)})
     impls = {"lossref": ours(spec), **peers(spec)}
     if len(impls) == 1:
         return []
@@ -229,11 +146,8 @@ def _job(args: tuple[str, tuple[int, ...], str, float, bool, int]) -> list[Measu
 
 
 def shapes(spec: LossSpec) -> list[tuple[int, ...]]:
-    if spec.target == "class indices":
-        return CLASS_SHAPES
-    if spec.target == "region":
-        return REGION_SHAPES
-    return [(n // 1000, 1000) for n in ELEMENTWISE_SIZES]
+    by_layout = {"class indices": CLASS_SHAPES, "region": REGION_SHAPES, "sample": SAMPLE_SHAPES}
+    return by_layout.get(spec.target, [(n // 1000, 1000) for n in ELEMENTWISE_SIZES])
 
 
 def run(names: list[str], device: str, min_time: float, weighted: bool, rounds: int, out=sys.stdout):

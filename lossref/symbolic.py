@@ -519,14 +519,24 @@ TVERSKY = SymbolicLoss(
 # TVERSKY's oracle instead).
 
 
-def _pixel_ce(weight_pos: sp.Expr, weight_neg: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple[tuple[sp.Expr, ...], ...]]:
+def _pixel_ce(
+    weight_pos: sp.Expr, weight_neg: sp.Expr
+) -> tuple[sp.Expr, sp.Expr, tuple[tuple[sp.Expr, ...], ...]]:
     """Mean over the two pixels of -[w+ t log p + w- (1 - t) log(1 - p)]: textbook, stable, gradient terms."""
-    textbook = -sum(
-        weight_pos * t_ * sp.log(p_) + weight_neg * (1 - t_) * sp.log(1 - p_) for p_, t_ in zip(_ps, ts, strict=True)
-    ) / PIXELS
-    stable = sum(
-        weight_pos * t_ * softplus(-u) + weight_neg * (1 - t_) * softplus(u) for u, t_ in zip(us, ts, strict=True)
-    ) / PIXELS
+    textbook = (
+        -sum(
+            weight_pos * t_ * sp.log(p_) + weight_neg * (1 - t_) * sp.log(1 - p_)
+            for p_, t_ in zip(_ps, ts, strict=True)
+        )
+        / PIXELS
+    )
+    stable = (
+        sum(
+            weight_pos * t_ * softplus(-u) + weight_neg * (1 - t_) * softplus(u)
+            for u, t_ in zip(us, ts, strict=True)
+        )
+        / PIXELS
+    )
     terms = tuple(
         (weight_neg * (1 - t_) * sigmoid(u) / PIXELS, -weight_pos * t_ * sigmoid(-u) / PIXELS)
         for u, t_ in zip(us, ts, strict=True)

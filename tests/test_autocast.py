@@ -7,8 +7,8 @@ import lossref
 from lossref._autocast import float32_under_autocast
 from lossref.registry import LOSSES, get
 
-#: every loss but BCE on probabilities, which autocast refuses
-UPCAST = [spec for spec in LOSSES if spec.name != "binary_cross_entropy"]
+UPCAST = [spec for spec in LOSSES if spec.autocast == "float32"]
+REFUSED = [spec for spec in LOSSES if spec.autocast == "refuses"]
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
@@ -17,15 +17,23 @@ def test_loss_is_float32_under_autocast_and_equals_the_float32_loss_of_the_round
     inputs = spec.make_inputs((4, 3, 5, 6) if spec.target == "region" else (6, 5), seed=1)
     low = inputs.input.to(dtype).requires_grad_()
     with torch.autocast("cpu", dtype=dtype):
-        loss = spec.function(low, inputs.target, **inputs.options)
+        loss = spec.call(inputs.replace(input=low))
     assert loss.dtype == torch.float32
     exact = low.detach().float().requires_grad_()
-    expected = spec.function(exact, inputs.target, **inputs.options)
+    expected = spec.call(inputs.replace(input=exact))
     assert torch.equal(loss, expected)  # the same float32 computation, not merely close
     loss.sum().backward()
     expected.sum().backward()
     assert low.grad is not None and low.grad.dtype == dtype
     assert torch.equal(low.grad, exact.grad.to(dtype))
+
+
+@pytest.mark.parametrize("spec", REFUSED, ids=lambda s: s.name)
+def test_a_loss_unsafe_in_reduced_precision_refuses_autocast(spec):
+    inputs = spec.make_inputs((6, 5), seed=1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with pytest.raises(RuntimeError, match="autocast"):
+            spec.call(inputs)
 
 
 def test_reduced_precision_without_autocast_is_left_alone():

@@ -1,11 +1,14 @@
-"""The book's generated pages (tools/lossref_book.py) follow the registry; the Colab cell follows _config.yml."""
+"""The book's generated pages (tools/lossref_book.py) follow the registry; the Colab cell follows
+_config.yml."""
 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import lossref
@@ -21,8 +24,9 @@ def test_every_registry_loss_has_an_atlas_entry_with_formula_and_gradient():
     text = "\n".join(lossref_book.atlas_rst(lossref_book.chapter_losses()))
     for spec in LOSSES:
         assert f".. _atlas-{spec.name}:" in text
-        if getattr(spec, "symbolic_name", None) is None:  # the registry says why there is none
-            assert "No sympy definition" in text
+        if spec.no_symbolic is not None:  # the registry says why there is none, and names the reference
+            assert f"No sympy definition in :mod:`lossref.symbolic`: {spec.no_symbolic}." in text
+            assert spec.oracle.function.__name__ in text
             continue
         expr, variable, gradient = lossref_book.formula_and_gradient(spec)
         assert f"\\ell = {expr}" in text and gradient in text
@@ -34,16 +38,21 @@ def test_every_public_name_is_in_the_api_reference():
         assert f":: lossref.{name}\n" in text + "\n"
 
 
-def test_the_chapters_cover_the_registry_losses_they_list():
-    chapters = lossref_book.chapter_losses()
-    assert chapters["binary_cross_entropy"] == "chapters/classification/binary_cross_entropy"
-    assert chapters["huber_loss"] == "chapters/regression/regression"
-    for docname in chapters.values():
-        assert (ROOT / f"{docname}.ipynb").is_file()
+def test_each_registry_chapter_exists_and_lists_its_losses():
+    """A chapter's notebook names its losses in ``CHAPTER_LOSSES``: the same set as the registry's."""
+    by_chapter: dict[str, set[str]] = {}
+    for spec in LOSSES:
+        assert spec.chapter, f"{spec.name} has no chapter"
+        by_chapter.setdefault(spec.chapter, set()).add(spec.name)
+    for docname, names in by_chapter.items():
+        nb = nbformat.read(ROOT / f"{docname}.ipynb", as_version=4)
+        cell = next(c.source for c in nb.cells if c.cell_type == "code" and "CHAPTER_LOSSES =" in c.source)
+        listed = cell[cell.index("CHAPTER_LOSSES =") :].split("]")[0]
+        assert set(re.findall(r"[\"']([a-z0-9_]+)[\"']", listed)) == names, docname
 
 
 @pytest.mark.parametrize(
-    "call", [call for peers in lossref_book.PEERS.values() for lib, call in peers if lib in ("MONAI", "kornia")]
+    "call", [peer.call for spec in LOSSES for peer in spec.peers if peer.library in ("MONAI", "kornia")]
 )
 def test_peer_names_exist(call):
     module, _, name = call.split("(")[0].rpartition(".")
@@ -52,17 +61,15 @@ def test_peer_names_exist(call):
 
 def test_paper_keys_are_in_references_bib():
     bib = (ROOT / "references.bib").read_text(encoding="utf-8")
-    for keys in lossref_book.PAPERS.values():
-        for key in keys:
-            assert "{" + key + "," in bib
+    for spec in LOSSES:
+        for key in spec.papers:
+            assert "{" + key + "," in bib, (spec.name, key)
 
 
 def test_every_chapter_starts_with_the_colab_install_cell_for_the_configured_repository():
     assert colab_cell.main(["--check"]) == 0, "run: .venv/bin/python tools/colab_cell.py"
     url = colab_cell.repository_url()
     for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
-        import nbformat
-
         nb = nbformat.read(path, as_version=4)
         first = next(c for c in nb.cells if c.cell_type == "code")
         assert first.get("id") == colab_cell.CELL_ID and url in first.source

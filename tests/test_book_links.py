@@ -19,7 +19,9 @@ def test_good_links_pass_and_broken_ones_fail(tmp_path):
         '<a href="sub/page.html#nowhere">bad anchor</a><a href="gone.html">bad file</a>'
         '<script src="../outside.js"></script>'
     )
-    (tmp_path / "sub" / "page.html").write_text('<section id="sec"><a href="../intro.html#top">up</a></section>')
+    (tmp_path / "sub" / "page.html").write_text(
+        '<section id="sec"><a href="../intro.html#top">up</a></section>'
+    )
     (tmp_path / "sub" / "plot.png").write_bytes(b"png")
     problems, checked = check_links.check(tmp_path)
     assert checked == 8

@@ -29,21 +29,30 @@ if BROWSER is None and os.environ.get("LOSSREF_REQUIRE_BROWSER") != "1":
 
 def png(width: int, height: int) -> bytes:
     """A valid grey PNG, so the passing page has an image that loads."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+MATHJAX_CLASSES = "tex2jax_process|mathjax_process|math|output_area"
+BCE_TEX = "\\ell(p, y) = -\\left[ y \\log p + (1 - y) \\log(1 - p) \\right]"
 
 
 def page(mathjax_src: str, body: str) -> str:
     # what Sphinx writes: the MathJax options, then the deferred script; math in class="math" elements
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
-<script>window.MathJax = {{"options": {{"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"}}}}</script>
+<script>window.MathJax = {{"options": {{"processHtmlClass": "{MATHJAX_CLASSES}"}}}}</script>
 <script defer="defer" src="{mathjax_src}"></script></head>
 <body><p>Inline <span class="math notranslate nohighlight">\\(\\sigma(x) - y\\)</span>, and</p>
-<div class="math notranslate nohighlight">\\[\\ell(p, y) = -\\left[ y \\log p + (1 - y) \\log(1 - p) \\right]\\]</div>
+<div class="math notranslate nohighlight">\\[{BCE_TEX}\\]</div>
 <pre>code may show \\( and $$ verbatim</pre>
 {body}</body></html>"""
 

@@ -169,7 +169,6 @@ def test_stable_at_extreme_logits():
     assert x.grad.tolist() == [[0.0, 0.0, 0.0], [-1.0, 1.0, 0.0]]
 
 
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("options", [{}, {"weight": [2.0, 1.0, 1.0], "reduction": "sum"}])
 def test_gradient_of_a_confident_correct_class_is_not_rounded_away(dtype, options):
@@ -187,6 +186,7 @@ def test_gradient_of_a_confident_correct_class_is_not_rounded_away(dtype, option
         assert x.grad[0, 0].item() == pytest.approx(exact, rel=1e-6, abs=0)
         assert x.grad[0, 1].item() == pytest.approx(-exact / 2, rel=1e-6, abs=0)
 
+
 # -- bad input -------------------------------------------------------------------------------------
 
 
@@ -203,7 +203,9 @@ def test_rejects_integer_class_probabilities():
 
 
 def test_channels_last_input_gets_a_hint():
-    with pytest.raises(ValueError, match=r"got \(2, 4, 4\); classes go in dimension 1 of input, e.g. input.movedim"):
+    with pytest.raises(
+        ValueError, match=r"got \(2, 4, 4\); classes go in dimension 1 of input, e.g. input.movedim"
+    ):
         cross_entropy(torch.randn(2, 4, 4, 3), torch.zeros(2, 4, 4, dtype=torch.long))
 
 

@@ -88,11 +88,13 @@ def test_multiclass_hand_computed():
     fg = dice_loss(probs, labels, mode="multiclass", from_logits=False, smooth=0.0, include_background=False)
     assert fg.item() == approx(1 / 3)
     w = t64(1.0, 3.0)
-    weighted = dice_loss(probs, labels, mode="multiclass", from_logits=False, smooth=0.0, weight=w, reduction="none")
-    assert weighted.tolist() == [[approx(1 / 3), approx(1.0)]]
-    assert dice_loss(probs, labels, mode="multiclass", from_logits=False, smooth=0.0, weight=w).item() == approx(
-        (1 / 3 + 1.0) / 4
+    weighted = dice_loss(
+        probs, labels, mode="multiclass", from_logits=False, smooth=0.0, weight=w, reduction="none"
     )
+    assert weighted.tolist() == [[approx(1 / 3), approx(1.0)]]
+    assert dice_loss(
+        probs, labels, mode="multiclass", from_logits=False, smooth=0.0, weight=w
+    ).item() == approx((1 / 3 + 1.0) / 4)
 
 
 def test_ignore_index_leaves_pixels_out():
@@ -117,16 +119,22 @@ def test_identities_between_the_overlap_losses():
     y = torch.rand(4, 3, 5, 5, generator=g, dtype=F64)  # soft targets
     for kw in (dict(mode="multilabel"), dict(mode="binary", per_image=False)):
         none = dict(kw, reduction="none", smooth=0.3)
-        torch.testing.assert_close(dice_loss(x, y, **none), tversky_loss(x, y, 0.5, 0.5, **dict(none, smooth=0.15)))
+        torch.testing.assert_close(
+            dice_loss(x, y, **none), tversky_loss(x, y, 0.5, 0.5, **dict(none, smooth=0.15))
+        )
         torch.testing.assert_close(jaccard_loss(x, y, **none), tversky_loss(x, y, 1.0, 1.0, **none))
-        torch.testing.assert_close(focal_tversky_loss(x, y, 0.2, 0.9, 1.0, **none), tversky_loss(x, y, 0.2, 0.9, **none))
+        torch.testing.assert_close(
+            focal_tversky_loss(x, y, 0.2, 0.9, 1.0, **none), tversky_loss(x, y, 0.2, 0.9, **none)
+        )
         torch.testing.assert_close(
             focal_tversky_loss(x, y, 0.2, 0.9, 0.6, **none), tversky_loss(x, y, 0.2, 0.9, **none) ** 0.6
         )
         # combo at beta = 1/2 is alpha * BCE / 2 + (1 - alpha) * Dice
         d = dice_loss(x, y, **none)
         bce_plus_dice = dice_bce_loss(x, y, **none)
-        torch.testing.assert_close(combo_loss(x, y, 0.3, 0.5, **none), 0.3 * (bce_plus_dice - d) / 2 + 0.7 * d)
+        torch.testing.assert_close(
+            combo_loss(x, y, 0.3, 0.5, **none), 0.3 * (bce_plus_dice - d) / 2 + 0.7 * d
+        )
     # binary, equal images, nothing ignored: 'mean' of dice_bce = BCE with logits + mean Dice
     xb, yb = x[:, 0], (y[:, 0] > 0.5).to(F64)
     expected = F.binary_cross_entropy_with_logits(xb, yb) + dice_loss(xb, yb)
@@ -141,7 +149,9 @@ def test_focal_tversky_matches_the_tversky_oracle_raised_to_gamma():
         for gamma in (0.5, 0.75, 2.0):
             with mpmath.workdps(40):
                 expected = float(exact ** mpmath.mpf(gamma))
-            assert focal_tversky_loss(x, torch.tensor([t], dtype=F64), gamma=gamma).item() == approx(expected, 1e-13)
+            assert focal_tversky_loss(x, torch.tensor([t], dtype=F64), gamma=gamma).item() == approx(
+                expected, 1e-13
+            )
 
 
 # -- empty masks ------------------------------------------------------------------------------------
@@ -149,7 +159,9 @@ EMPTY = torch.zeros(1, 6, dtype=F64)
 STRAY = t64([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])  # one predicted pixel on an empty target
 
 
-@pytest.mark.parametrize("fn", [dice_loss, jaccard_loss, tversky_loss, focal_tversky_loss], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [dice_loss, jaccard_loss, tversky_loss, focal_tversky_loss], ids=lambda f: f.__name__
+)
 def test_empty_mask_table(fn):
     kw = dict(from_logits=False)
     # empty on empty: perfect, with and without smooth
@@ -222,7 +234,9 @@ def test_per_image_and_batch_statistics():
     assert per_image == approx(1 / 6) and batch == approx(1 / 5)
     for fn in OVERLAP:  # one image: the same
         x, y = torch.randn(1, 3, 4, 4, dtype=F64), torch.randint(0, 3, (1, 4, 4))
-        assert fn(x, y, mode="multiclass").item() == approx(fn(x, y, mode="multiclass", per_image=False).item())
+        assert fn(x, y, mode="multiclass").item() == approx(
+            fn(x, y, mode="multiclass", per_image=False).item()
+        )
 
 
 # -- MONAI and kornia where the conventions agree ---------------------------------------------------
@@ -238,8 +252,11 @@ def test_agrees_with_monai_dice_and_tversky():
     multi = (torch.rand(3, 4, 6, 5, generator=g) < 0.3).to(F64)
     cases = [
         (dict(softmax=True, to_onehot_y=True), labels.unsqueeze(1), dict(mode="multiclass")),
-        (dict(softmax=True, to_onehot_y=True, include_background=False), labels.unsqueeze(1),
-         dict(mode="multiclass", include_background=False)),
+        (
+            dict(softmax=True, to_onehot_y=True, include_background=False),
+            labels.unsqueeze(1),
+            dict(mode="multiclass", include_background=False),
+        ),
         (dict(sigmoid=True), multi, dict(mode="multilabel")),
         (dict(sigmoid=True, batch=True), multi, dict(mode="multilabel", per_image=False)),
     ]
@@ -317,7 +334,7 @@ def test_gradcheck_multiclass_multilabel_options(fn):
         (labels, dict(mode="multiclass", per_image=False, reduction="none")),
         (multi, dict(mode="multilabel", weight=w, reduction="sum")),
     ):
-        assert torch.autograd.gradcheck(lambda v: fn(v, target, **kw), (x,))
+        assert torch.autograd.gradcheck(lambda v, target=target, kw=kw: fn(v, target, **kw), (x,))
 
 
 def test_modules_equal_functions_with_options():
@@ -325,9 +342,10 @@ def test_modules_equal_functions_with_options():
     w = torch.tensor([0.5, 1.0, 2.0], dtype=F64)
     kw = dict(mode="multiclass", per_image=False, weight=w, include_background=False, smooth=0.1)
     assert DiceLoss(**kw)(x, labels).item() == dice_loss(x, labels, **kw).item()
-    assert FocalTverskyLoss(0.2, 0.8, 0.6, **kw)(x, labels).item() == focal_tversky_loss(
-        x, labels, 0.2, 0.8, 0.6, **kw
-    ).item()
+    assert (
+        FocalTverskyLoss(0.2, 0.8, 0.6, **kw)(x, labels).item()
+        == focal_tversky_loss(x, labels, 0.2, 0.8, 0.6, **kw).item()
+    )
     assert ComboLoss(0.3, 0.7, **kw)(x, labels).item() == combo_loss(x, labels, 0.3, 0.7, **kw).item()
     assert "mode='multiclass'" in repr(DiceLoss(**kw)) and "gamma=0.6" in repr(FocalTverskyLoss(gamma=0.6))
 
@@ -343,7 +361,9 @@ def test_errors_name_the_argument():
         dice_loss(x, torch.rand(2, 4), mode="multilabel")
     with pytest.raises(ValueError, match=r"class index 3, outside \[0, 3\) and not ignore_index \(-100\)"):
         dice_loss(x, torch.tensor([[0, 1, 2, 3], [0, 0, 0, 0]]), mode="multiclass")
-    with pytest.raises(TypeError, match="target of class indices must have an integer dtype, got torch.float32"):
+    with pytest.raises(
+        TypeError, match="target of class indices must have an integer dtype, got torch.float32"
+    ):
         dice_loss(x, labels.float(), mode="multiclass")
     with pytest.raises(ValueError, match=r"alpha \+ beta > 0 .* got alpha=0.0, beta=0.0"):
         tversky_loss(x, labels, 0.0, 0.0, mode="multiclass")
@@ -356,7 +376,9 @@ def test_errors_name_the_argument():
         dice_loss(torch.zeros(1, 2), torch.tensor([[1.0, 2.0]]))
     with pytest.raises(ValueError, match="include_background=False needs a background channel 0"):
         dice_loss(torch.zeros(1, 2), torch.zeros(1, 2), include_background=False)
-    with pytest.raises(ValueError, match=r"mode must be one of \('binary', 'multiclass', 'multilabel'\), got 'multi'"):
+    with pytest.raises(
+        ValueError, match=r"mode must be one of \('binary', 'multiclass', 'multilabel'\), got 'multi'"
+    ):
         dice_loss(x, labels, mode="multi")
     with pytest.raises(ValueError, match=r"input for mode='multiclass' must have shape \(N, C, \*\)"):
         dice_loss(torch.zeros(3), torch.tensor(0), mode="multiclass")

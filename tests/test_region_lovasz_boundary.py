@@ -201,10 +201,10 @@ def test_boundary_loss_keeps_its_precision_for_confident_predictions(dtype):
     loss.backward()
     phi = [1, -1, -1, 1, 2]
     sig = [1 / (1 + mpmath.exp(-mpmath.mpf(v))) for v in x.tolist()[0]]
-    exact = sum(f * (s - y) for f, s, y in zip(phi, sig, t.tolist()[0])) / 5
+    exact = sum(f * (s - y) for f, s, y in zip(phi, sig, t.tolist()[0], strict=True)) / 5
     assert abs(loss.item() - exact) <= 1e-6 * exact
-    exact_grad = [f * s * (1 - s) / 5 for f, s in zip(phi, sig)]
-    for got, want in zip(x.grad.tolist()[0], exact_grad):
+    exact_grad = [f * s * (1 - s) / 5 for f, s in zip(phi, sig, strict=True)]
+    for got, want in zip(x.grad.tolist()[0], exact_grad, strict=True):
         assert abs(got - want) <= 1e-6 * abs(want)
 
 
@@ -256,7 +256,7 @@ def test_distance_losses_multiclass_gradcheck():
     labels[0, 0, 0] = -100
     for fn in (boundary_loss, hausdorff_dt_loss):
         assert torch.autograd.gradcheck(
-            lambda v: fn(v, labels, mode="multiclass", include_background=False), (x,)
+            lambda v, fn=fn: fn(v, labels, mode="multiclass", include_background=False), (x,)
         )
 
 

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EDITS: dict[str, list[tuple[str, str]]] = {
     "chapters/classification/focal_loss.ipynb": [
-        ("- how the focal loss of Lin et al. (2017) is built", "- how the focal loss of {cite:t}`lin2017focal` is built"),
+        (
+            "- how the focal loss of Lin et al. (2017) is built",
+            "- how the focal loss of {cite:t}`lin2017focal` is built",
+        ),
         (
             "Lin et al. (2017, *Focal Loss for Dense Object Detection*)\nrescale",
             "{cite:t}`lin2017focal` (*Focal Loss for Dense Object Detection*)\nrescale",
@@ -31,7 +34,10 @@ EDITS: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "chapters/regression/regression.ipynb": [
-        ("| smooth L1 | $\\tfrac12 r^2 / \\beta$", "| smooth L1 {cite:p}`girshick2015fast` | $\\tfrac12 r^2 / \\beta$"),
+        (
+            "| smooth L1 | $\\tfrac12 r^2 / \\beta$",
+            "| smooth L1 {cite:p}`girshick2015fast` | $\\tfrac12 r^2 / \\beta$",
+        ),
         ("| Huber | $\\tfrac12 r^2$ if", "| Huber {cite:p}`huber1964robust` | $\\tfrac12 r^2$ if"),
     ],
 }

@@ -77,7 +77,8 @@ PAGE_CHECK = r"""
   ]);
   const broken = images.filter((img) => !img.complete || img.naturalWidth === 0)
                        .map((img) => img.getAttribute("src"));
-  const skip = new Set(["SCRIPT", "STYLE", "PRE", "CODE", "TEXTAREA", "MJX-CONTAINER", "NOSCRIPT", "TEMPLATE"]);
+  const skip = new Set(["SCRIPT", "STYLE", "PRE", "CODE", "TEXTAREA", "MJX-CONTAINER", "NOSCRIPT",
+                        "TEMPLATE"]);
   const raw = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
     acceptNode(node) {
@@ -94,7 +95,8 @@ PAGE_CHECK = r"""
       if (i >= 0) { raw.push(t.slice(Math.max(0, i - 20), i + 40).replace(/\s+/g, " ")); break; }
     }
   }
-  const mathElements = document.querySelectorAll(".math, .output_area, .tex2jax_process, .mathjax_process").length;
+  const mathElements = document.querySelectorAll(
+    ".math, .output_area, .tex2jax_process, .mathjax_process").length;
   // TeX errors: a merror node (syntax error), or the red text MathJax's noundefined extension
   // puts in place of an undefined macro; read from MathJax's own tree of every typeset equation
   const errors = Array.from(document.querySelectorAll("mjx-merror"))
@@ -203,11 +205,15 @@ class DevTools:
         if is_local(params["request"]["url"]):
             self._post("Fetch.continueRequest", {"requestId": params["requestId"]}, event.get("sessionId"))
         else:
-            self._post("Fetch.failRequest", {"requestId": params["requestId"], "errorReason": "BlockedByClient"},
-                       event.get("sessionId"))
+            self._post(
+                "Fetch.failRequest",
+                {"requestId": params["requestId"], "errorReason": "BlockedByClient"},
+                event.get("sessionId"),
+            )
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 60) -> dict:
+    def send(
+        self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60
+    ) -> dict:
         ident = self._post(method, params or {}, session)
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -261,8 +267,14 @@ class Browser:
     def __init__(self, devtools: DevTools) -> None:
         self.dt = devtools
         pages = [t for t in devtools.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]
-        target = pages[0]["targetId"] if pages else devtools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = devtools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        target = (
+            pages[0]["targetId"]
+            if pages
+            else devtools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        )
+        self.session = devtools.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
         # Every request to a remote host is held, then refused: the check itself never goes out.
@@ -272,8 +284,10 @@ class Browser:
         )
         self.call("Page.bringToFront")
         w, h = VIEWPORT
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": False})
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def call(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
         return self.dt.send(method, params, self.session, timeout)
@@ -332,7 +346,9 @@ class Browser:
                 problems.append(f"uncaught exception: {text[:300]}")
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
                 entry = params["entry"]
-                problems.append(f"browser log error: {entry.get('text', '')[:200]} {entry.get('url', '')}".rstrip())
+                problems.append(
+                    f"browser log error: {entry.get('text', '')[:200]} {entry.get('url', '')}".rstrip()
+                )
         return list(dict.fromkeys(problems))
 
 
@@ -392,7 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     browser = find_browser(args.browser)
     if browser is None:
-        print("check_browser: FAIL: no Chromium found (apt-get install chromium, or set CHROMIUM)", file=sys.stderr)
+        print(
+            "check_browser: FAIL: no Chromium found (apt-get install chromium, or set CHROMIUM)",
+            file=sys.stderr,
+        )
         return 1
     pages = book_pages(args.html)
     if not pages:
@@ -409,9 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         failed += bool(r.problems)
     equations = sum(r.info.get("typeset", 0) for r in results)
     images = sum(r.info.get("images", 0) for r in results)
-    summary = (f"{len(results)} pages, {equations} equations typeset, {images} images, "
-               f"{sum(r.screenshot is not None for r in results)} screenshots in {args.screenshots}, "
-               f"{time.monotonic() - start:.0f} s")
+    summary = (
+        f"{len(results)} pages, {equations} equations typeset, {images} images, "
+        f"{sum(r.screenshot is not None for r in results)} screenshots in {args.screenshots}, "
+        f"{time.monotonic() - start:.0f} s"
+    )
     if failed:
         print(f"check_browser: {failed} of {len(results)} pages failed ({summary})", file=sys.stderr)
         return 1

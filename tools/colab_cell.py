@@ -54,14 +54,20 @@ def cell_source(nb: nbformat.NotebookNode, root: Path = ROOT) -> str:
         if module in imported(nb):
             version = pinned.get(package)
             packages.append(f'"{package}=={version}"' if version else f'"{package}"')
+    # one item a line, with a trailing comma: the form ruff's formatter keeps (tests/test_style.py)
+    items = ["sys.executable", '"-m"', '"pip"', '"install"', '"--quiet"', *packages]
+    listing = "".join(f"            {item},\n" for item in items)
     return (
-        "# On Colab only: install lossref and the libraries this chapter compares with (does nothing elsewhere)\n"
+        "# On Colab only: install lossref and the libraries this chapter compares with\n"
+        "# (does nothing elsewhere)\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         "    subprocess.run(\n"
-        f'        [sys.executable, "-m", "pip", "install", "--quiet", {", ".join(packages)}],\n'
+        "        [\n"
+        f"{listing}"
+        "        ],\n"
         "        check=True,\n"
         "    )"
     )
@@ -85,7 +91,11 @@ def update(path: Path, root: Path = ROOT, check: bool = False) -> bool:
     existing = next((i for i, c in enumerate(nb.cells) if c.get("id") == CELL_ID), None)
     if existing is not None:
         cell = nb.cells[existing]
-        if cell.source == want.source and cell.metadata.get("tags") == ["hide-cell"] and existing == first_code_cell(nb):
+        if (
+            cell.source == want.source
+            and cell.metadata.get("tags") == ["hide-cell"]
+            and existing == first_code_cell(nb)
+        ):
             return True
         if check:
             return False
@@ -111,7 +121,10 @@ def main(argv: list[str]) -> int:
         if not update(path, check=check):
             stale.append(path)
     for path in stale:
-        print(f"colab_cell: {'out of date' if check else 'updated'}: {path}", file=sys.stderr if check else sys.stdout)
+        print(
+            f"colab_cell: {'out of date' if check else 'updated'}: {path}",
+            file=sys.stderr if check else sys.stdout,
+        )
     return 1 if check and stale else 0
 
 

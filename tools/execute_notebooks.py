@@ -24,7 +24,8 @@ def execute(path: Path) -> None:
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     for cell in nb.cells:
-        cell.outputs = _coalesce_streams(cell.get("outputs", []))
+        if cell.cell_type == "code":  # markdown cells have no outputs (nbformat's schema, ruff's parser)
+            cell.outputs = _coalesce_streams(cell.outputs)
     nbformat.write(nb, path)
 
 

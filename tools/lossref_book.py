@@ -11,7 +11,7 @@ that they cannot drift from the code:
 - in each chapter, a "lossref API" box after the title linking the API entries and atlas entries
   of the chapter's losses.
 
-A chapter's losses are the registry names its notebook lists in ``CHAPTER_LOSSES = [...]``.
+A loss's chapter, peers and papers are its registry entry's (``chapter``, ``peers``, ``papers``).
 
 It also works around two theme quirks that the browser check (tools/check_browser.py) reports as
 console errors: inline scripts registered twice under Sphinx 7.4 (``const THEBE_JS_URL`` declared
@@ -20,10 +20,7 @@ twice: a SyntaxError on every page) and pydata-sphinx-theme's empty default colo
 
 from __future__ import annotations
 
-import ast
 import importlib
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,46 +35,6 @@ from sphinx.util.nodes import nested_parse_with_titles
 
 ROOT = Path(__file__).resolve().parent.parent
 ATLAS_DOC, API_DOC = "atlas", "api"
-
-#: The same loss in other libraries: (library, how to call it). Only names that exist; the test
-#: suite (tests/test_book_atlas.py) imports every MONAI and kornia entry. Losses absent here show
-#: "none known".
-PEERS: dict[str, list[tuple[str, str]]] = {
-    "sigmoid_focal_loss": [
-        ("torchvision", "torchvision.ops.sigmoid_focal_loss"),
-        ("MONAI", "monai.losses.FocalLoss"),
-        ("kornia", "kornia.losses.binary_focal_loss_with_logits"),
-    ],
-    "softmax_focal_loss": [
-        ("MONAI", "monai.losses.FocalLoss(use_softmax=True)"),
-        ("kornia", "kornia.losses.focal_loss"),
-    ],
-    "charbonnier_loss": [("kornia", "kornia.losses.charbonnier_loss")],
-    "dice_loss": [("MONAI", "monai.losses.DiceLoss"), ("kornia", "kornia.losses.dice_loss")],
-    "jaccard_loss": [("MONAI", "monai.losses.DiceLoss(jaccard=True)")],
-    "tversky_loss": [("MONAI", "monai.losses.TverskyLoss"), ("kornia", "kornia.losses.tversky_loss")],
-    "dice_bce_loss": [("MONAI", "monai.losses.DiceCELoss(sigmoid=True)")],
-    "lovasz_hinge": [("kornia", "kornia.losses.lovasz_hinge_loss")],
-    "lovasz_softmax": [("kornia", "kornia.losses.lovasz_softmax_loss")],
-    "hausdorff_dt_loss": [("MONAI", "monai.losses.HausdorffDTLoss")],
-}
-
-#: The paper each loss comes from (keys of references.bib).
-PAPERS: dict[str, list[str]] = {
-    "sigmoid_focal_loss": ["lin2017focal"],
-    "softmax_focal_loss": ["lin2017focal"],
-    "poly1_cross_entropy": ["leng2022polyloss"],
-    "smooth_l1_loss": ["girshick2015fast"],
-    "huber_loss": ["huber1964robust"],
-    "dice_loss": ["milletari2016vnet"],
-    "tversky_loss": ["salehi2017tversky"],
-    "focal_tversky_loss": ["abraham2019focaltversky"],
-    "combo_loss": ["taghanaki2019combo"],
-    "lovasz_hinge": ["berman2018lovasz"],
-    "lovasz_softmax": ["berman2018lovasz"],
-    "boundary_loss": ["kervadec2019boundary"],
-    "hausdorff_dt_loss": ["karimi2020hausdorff"],
-}
 
 #: Section titles of the API reference, by module; other modules use their docstring's first line.
 FAMILIES = {
@@ -96,45 +53,22 @@ INTERNALS = ["lossref._region", "lossref.registry", "lossref.symbolic"]
 
 TARGETS = {"class indices": "class index", "elementwise": "same shape", "region": "mask (per image)"}
 
-DOMAIN_SYMBOL = {"logits": "logit", "probabilities": "probability", "log-probabilities": "log-probability",
-                 "predictions": "prediction"}
+DOMAIN_SYMBOL = {
+    "logits": "logit",
+    "probabilities": "probability",
+    "log-probabilities": "log-probability",
+    "predictions": "prediction",
+}
 
 
 # -- what the book knows about the registry ----------------------------------------------------------
 
 
-def chapter_losses(srcdir: Path = ROOT) -> dict[str, str]:
-    """Registry name -> docname of the chapter whose notebook lists it in ``CHAPTER_LOSSES``."""
+def chapter_losses() -> dict[str, str]:
+    """Registry name -> docname of the chapter that teaches it (the registry's ``chapter``)."""
     from lossref.registry import LOSSES
 
-    names = {spec.name for spec in LOSSES}
-    found: dict[str, str] = {}
-    for path in sorted((srcdir / "chapters").rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        for cell in cells:
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            if cell["cell_type"] != "code" or "CHAPTER_LOSSES" not in source:
-                continue
-            block = _assignment(source, "CHAPTER_LOSSES")
-            for literal in re.findall(r"[\"']([A-Za-z0-9_]+)[\"']", block):
-                if literal in names:
-                    found.setdefault(literal, path.relative_to(srcdir).with_suffix("").as_posix())
-    return found
-
-
-def _assignment(source: str, name: str) -> str:
-    """The source text of the statement ``name = ...`` (the whole bracketed expression)."""
-    try:
-        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-    except SyntaxError:
-        return ""
-    lines = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))).splitlines()
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return "\n".join(lines[node.lineno - 1 : node.end_lineno])
-    return ""
+    return {spec.name: spec.chapter for spec in LOSSES if spec.chapter}
 
 
 def api_target(obj: Any) -> str:
@@ -234,28 +168,44 @@ def _family_title(specs: list[Any]) -> str:
     return " and ".join(FAMILIES.get(f, f) for f in families)
 
 
+def _arguments(spec: Any) -> str:
+    """The call as the registry describes it: tensors (differentiable ones marked), options, parameters."""
+    parts = [f"``{a.name}``" + (" (differentiable)" if a.differentiable else "") for a in spec.args]
+    parts += [f"option ``{o.name}``" for o in spec.options]
+    parts += [f"learnable ``{p.name}``, {p.init}" for p in spec.parameters]
+    return ", ".join(parts) + ("; couples the samples of a batch" if spec.couples_batch else "")
+
+
 def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
     torch = f"``{qualified(spec.torch_function)}``" if spec.torch_function else "none"
-    peers = "; ".join(f"{lib}: ``{call}``" for lib, call in PEERS.get(spec.name, [])) or "none known"
-    papers = ", ".join(f":cite:t:`{key}`" for key in PAPERS.get(spec.name, []))
+    libraries = [peer for peer in spec.peers if peer.library != "formula"]
+    peers = "; ".join(f"{peer.library}: ``{peer.call}``" for peer in libraries) or "none known"
+    papers = ", ".join(f":cite:t:`{key}`" for key in spec.papers)
     lines = [f".. _atlas-{spec.name}:", ""]
     lines += _title(f"``{spec.name}``", "~")
     lines += [
         f":API: :func:`{api_target(spec.function)}`, :class:`{api_target(spec.module)}`",
         f":chapter: :doc:`/{chapter}`" if chapter else ":chapter: none yet",
         f":input: {spec.domain}; target: {spec.target}",
+        f":arguments: {_arguments(spec)}",
         f":torch: {torch}",
         f":peers: {peers}",
     ]
     if papers:
         lines.append(f":paper: {papers}")
-    if getattr(spec, "symbolic_name", None) is None:
-        reason = getattr(spec, "no_symbolic", None) or "none given"
-        return lines + [":sympy: none", "", f"No sympy definition in :mod:`lossref.symbolic`: {reason}.", ""]
+    if spec.no_symbolic is not None:
+        reference = f"``{spec.oracle.function.__module__}.{spec.oracle.function.__name__}``"
+        return lines + [
+            ":sympy: none",
+            f":oracle: the written-out reference {reference}",
+            "",
+            f"No sympy definition in :mod:`lossref.symbolic`: {spec.no_symbolic}.",
+            "",
+        ]
     expr, variable, gradient = formula_and_gradient(spec)
     symbolic = spec.symbolic
     lines += [
-        f":sympy: ``lossref.symbolic.{spec.symbolic_name}``",
+        f":sympy: ``lossref.symbolic.{spec.oracle.name}``",
         "",
     ]
     if spec.target == "region":
@@ -299,7 +249,9 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
     lines: list[str] = []
     for module, names in modules.items():
         short = module.rsplit(".", 1)[-1]
-        title = FAMILIES.get(short) or (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]
+        title = (
+            FAMILIES.get(short) or (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]
+        )
         lines += _title(title.rstrip(".:"), "-")
         # a target for :mod: roles (unless a function has the module's name, as lossref.cross_entropy),
         # then the module's docstring (the family's shared conventions), read relative to lossref
@@ -336,11 +288,22 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
         "",
         # the methods only: the fields are described by #: comments meant for the source reader
         ".. autoclass:: lossref.registry.LossSpec",
-        "   :members: output_shape, symbolic, make_inputs",
+        "   :members: differentiable, output_shape, symbolic, no_symbolic, make_inputs, call, build_module",
         "",
         ".. autoclass:: lossref.registry.LossInputs",
-        "   :members:",
-        "   :undoc-members:",
+        "   :members: input, target, replace, to",
+        "",
+        ".. autoclass:: lossref.registry.Arg",
+        "",
+        ".. autoclass:: lossref.registry.Parameter",
+        "",
+        ".. autoclass:: lossref.registry.Peer",
+        "",
+        ".. autoclass:: lossref.registry.Symbolic",
+        "",
+        ".. autoclass:: lossref.registry.Reference",
+        "",
+        ".. autodata:: lossref.registry.UTILITIES",
         "",
         ".. autofunction:: lossref.registry.get",
         "",
@@ -372,12 +335,12 @@ class _Generated(SphinxDirective):
 
 class LossAtlas(_Generated):
     def lines(self) -> list[str]:
-        return atlas_rst(chapter_losses(Path(self.env.srcdir)))
+        return atlas_rst(chapter_losses())
 
 
 class LossApi(_Generated):
     def lines(self) -> list[str]:
-        return api_rst(chapter_losses(Path(self.env.srcdir)))
+        return api_rst(chapter_losses())
 
 
 # -- chapter -> API ---------------------------------------------------------------------------------
@@ -389,7 +352,7 @@ def add_chapter_links(app: Sphinx, doctree: nodes.document) -> None:
         return
     from lossref.registry import get
 
-    names = [name for name, chapter in chapter_losses(Path(app.srcdir)).items() if chapter == docname]
+    names = [name for name, chapter in chapter_losses().items() if chapter == docname]
     sections = list(doctree.findall(nodes.section))
     if not names or not sections:
         return
@@ -404,13 +367,21 @@ def add_chapter_links(app: Sphinx, doctree: nodes.document) -> None:
             first = False
             target = api_target(obj)
             ref = addnodes.pending_xref(
-                "", refdomain="py", reftype=reftype, reftarget=target, refexplicit=True, refwarn=True,
+                "",
+                refdomain="py",
+                reftype=reftype,
+                reftarget=target,
+                refexplicit=True,
+                refwarn=True,
                 refdoc=docname,
             )
             ref["py:module"] = None
             ref["py:class"] = None
-            ref += nodes.literal(target.removeprefix("lossref."), target.removeprefix("lossref."),
-                                 classes=["xref", "py", f"py-{reftype}"])
+            ref += nodes.literal(
+                target.removeprefix("lossref."),
+                target.removeprefix("lossref."),
+                classes=["xref", "py", f"py-{reftype}"],
+            )
             para += ref
     para += nodes.Text(". ")
     para += nodes.strong(text="In the loss atlas: ")
@@ -418,7 +389,12 @@ def add_chapter_links(app: Sphinx, doctree: nodes.document) -> None:
         if i:
             para += nodes.Text(", ")
         ref = addnodes.pending_xref(
-            "", refdomain="std", reftype="ref", reftarget=f"atlas-{name}", refexplicit=True, refwarn=True,
+            "",
+            refdomain="std",
+            reftype="ref",
+            reftarget=f"atlas-{name}",
+            refexplicit=True,
+            refwarn=True,
             refdoc=docname,
         )
         ref += nodes.inline(name, name, classes=["xref", "std", "std-ref"])
@@ -427,11 +403,15 @@ def add_chapter_links(app: Sphinx, doctree: nodes.document) -> None:
     box = nodes.admonition(classes=["seealso", "lossref-api"])
     box += nodes.title(text="Reference")
     box += para
-    title_index = next((i for i, child in enumerate(sections[0].children) if isinstance(child, nodes.title)), 0)
+    title_index = next(
+        (i for i, child in enumerate(sections[0].children) if isinstance(child, nodes.title)), 0
+    )
     sections[0].insert(title_index + 1, box)
 
 
-def always_regenerate(app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+def always_regenerate(
+    app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     """The generated pages read the registry and the chapters: re-read them on every build."""
     return [doc for doc in (ATLAS_DOC, API_DOC) if doc in env.found_docs]
 
