@@ -42,9 +42,10 @@ browser:
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium; \
 	fi
 
-## test: unit tests, doctests, and nbval over every chapter
+## test: unit tests, doctests, and nbval over every chapter, on two workers (pytest-xdist; --dist
+## loadfile keeps each notebook's cells, which share one kernel, in order on one worker)
 test: $(STAMP)
-	$(PY) -m pytest --nbval --nbval-current-env
+	$(PY) -m pytest --nbval --nbval-current-env -n 2 --dist loadfile
 
 ## benchmark: lossref vs torch, forward+backward time and memory
 benchmark: $(STAMP)

@@ -142,7 +142,7 @@ class Peer:
     #: how it is called there (the atlas shows library peers; the tests import MONAI's and kornia's)
     call: str
     #: builds the benchmark's callable, ``(input, target, **options) -> loss`` with ``reduction='mean'``
-    #: at lossref's defaults; ``None``: listed, not timed (e.g. no CPU wheel)
+    #: at lossref's defaults; ``None``: listed in the atlas, not timed
     build: Optional[Callable[[], Callable[..., Tensor]]] = None
 
 
