@@ -32,7 +32,7 @@ class LossInputs:
 
     @property
     def input(self) -> Tensor:
-        """The first argument: the prediction."""
+        """The prediction, the first of the positional arguments."""
         return next(iter(self.args.values()))
 
     @property

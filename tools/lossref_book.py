@@ -41,6 +41,7 @@ FAMILIES = {
     "bce": "Binary cross-entropy",
     "cross_entropy": "Softmax cross-entropy and NLL",
     "focal": "Focal losses",
+    "poly": "Poly-1 cross-entropy",
     "regression": "Regression losses",
     "overlap": "Overlap losses (segmentation)",
     "lovasz": "Lovász losses (segmentation)",
