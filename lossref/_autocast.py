@@ -11,7 +11,7 @@ flows back to the reduced-precision input in its own dtype, as with torch's loss
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 import torch
 
@@ -19,6 +19,17 @@ __all__ = ["float32_under_autocast", "refused_under_autocast"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REDUCED = (torch.float16, torch.bfloat16)
+
+
+def _autocast_device(value: Any) -> Optional[str]:
+    """The device type of ``value`` if it is a tensor on a device where autocast is on, else None.
+    Devices autocast does not know (``meta``, on which shapes are inferred and ``torch.compile``
+    traces) have it off."""
+    if not isinstance(value, torch.Tensor):
+        return None
+    device = value.device.type
+    on = torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device)
+    return device if on else None
 
 
 def _upcast(value: Any) -> Any:
@@ -34,10 +45,10 @@ def float32_under_autocast(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        first = args[0] if args else kwargs.get("input")
-        if not isinstance(first, torch.Tensor) or not torch.is_autocast_enabled(first.device.type):
+        device = _autocast_device(args[0] if args else kwargs.get("input"))
+        if device is None:
             return fn(*args, **kwargs)
-        with torch.autocast(first.device.type, enabled=False):
+        with torch.autocast(device, enabled=False):
             return fn(*(_upcast(a) for a in args), **{k: _upcast(v) for k, v in kwargs.items()})
 
     return wrapper  # type: ignore[return-value]
@@ -52,14 +63,14 @@ def refused_under_autocast(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        first = args[0] if args else kwargs.get("input")
-        if isinstance(first, torch.Tensor) and torch.is_autocast_enabled(first.device.type):
+        device = _autocast_device(args[0] if args else kwargs.get("input"))
+        if device is not None:
             raise RuntimeError(
                 f"lossref.{fn.__name__} takes probabilities, which are unsafe under autocast: in "
                 "float16/bfloat16 sigmoid(x) rounds to 1 from x = 9 / 7 on, and the loss of a wrong label "
                 "then saturates with zero gradient. Pass the logits to binary_cross_entropy_with_logits "
                 "(or BCEWithLogitsLoss) instead, or compute the probabilities and the loss with autocast "
-                f"disabled: with torch.autocast({first.device.type!r}, enabled=False): ..."
+                f"disabled: with torch.autocast({device!r}, enabled=False): ..."
             )
         return fn(*args, **kwargs)
 

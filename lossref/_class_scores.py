@@ -44,8 +44,18 @@ def weighted_nll(
     safe = torch.where(keep, target, 0).long()
     # masked, not multiplied by w = 0: an ignored row may hold -inf (a masked-out class), as in torch
     picked = log_probs.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim).masked_fill(~keep, 0)
-    w = keep.to(log_probs.dtype) if weight is None else weight[safe] * keep
+    # selected, not multiplied by keep: weight's gradient stays 0 at ignored targets where 'mean' divides
+    # by a total weight of 0 (every target ignored), whose gradient is 0/0
+    w = keep.to(log_probs.dtype) if weight is None else torch.where(keep, weight[safe], 0)
     return -(picked * w), w
+
+
+def drop_ignored_rows(x: Tensor, target: Tensor, ignore_index: int) -> Tensor:
+    """``x`` with the class scores of ignored samples set to 0, for the composite forms: a padding row of
+    -inf logits has a NaN log-softmax whose gradient is NaN even where the loss does not use it. Its
+    gradient is 0 at ignored samples, ``x``'s gradient elsewhere."""
+    class_dim = 0 if x.dim() == 1 else 1
+    return x.masked_fill((target == ignore_index).unsqueeze(class_dim), 0)
 
 
 def index_nll(
@@ -67,11 +77,19 @@ class IndexParts(NamedTuple):
     """What :func:`index_gradient` reuses from :func:`index_forward`, each (N, 1, K) but ``e`` (N, C, K)."""
 
     e: Tensor  #: e^(x - max), 1 at the maximum
-    rest: Tensor  #: r, the sum of e over all classes but the maximum
+    rest: Tensor  #: r, the sum of e over all classes but the maximum (0 for ignored samples)
     shifted_y: Tensor  #: x_y - max (0 for ignored samples)
     y: Tensor  #: the target class (0 for ignored samples)
     w_y: Tensor  #: w_y, 0 for ignored samples
     keep: Tensor  #: not ignored
+
+
+def finite_max(x: Tensor, dim: int) -> Tensor:
+    r"""The maximum along ``dim`` (keepdim), -inf raised to the lowest finite value: a row of -inf
+    logits (padding) then has :math:`e = 0`, not NaN, and the derived gradient :math:`e \cdot 0` of an
+    ignored row is 0. Its :math:`r` is -1 (no 1 at the maximum), which the callers mask to 0 where
+    the row is ignored; a row that is not ignored keeps it, so its loss and gradient are NaN, as torch's."""
+    return x.amax(dim, keepdim=True).clamp_min_(torch.finfo(x.dtype).min)
 
 
 def index_forward(
@@ -81,17 +99,18 @@ def index_forward(
     exp pass: :math:`-\log p_y = \log(1 + r) - (x_y - m)`; with label smoothing ``eps`` torch's
     :math:`(1 - \varepsilon) w_y (-\log p_y) + \tfrac{\varepsilon}{C} \sum_c w_c (-\log p_c)`."""
     num_classes = x.shape[1]
-    keep = (target != ignore_index).unsqueeze(1)
+    ignored = (target == ignore_index).unsqueeze(1)
+    keep = ~ignored
     y = torch.where(keep, target.unsqueeze(1), 0).long()
-    shifted = x - x.amax(1, keepdim=True)
+    shifted = x - finite_max(x, 1)
     # ignored rows read class 0; masked to 0 (one per row), as their logits may be -inf
-    shifted_y = shifted.gather(1, y).masked_fill_(~keep, 0.0)
+    shifted_y = shifted.gather(1, y).masked_fill_(ignored, 0.0)
     w_view = None if weight is None else class_view(weight, x)
     if eps > 0:
         weighted_sum = (shifted if w_view is None else shifted * w_view).sum(1, keepdim=True)
-        weighted_sum.masked_fill_(~keep, 0.0)
+        weighted_sum.masked_fill_(ignored, 0.0)
     e = shifted.exp_()  # the shifted logits are not needed any more
-    rest = sum_without_max(e, 1)
+    rest = sum_without_max(e, 1).masked_fill_(ignored, 0.0)  # see finite_max
     lse = torch.log1p(rest)
     w_y = keep.to(x.dtype) if weight is None else weight[y] * keep
     loss = (lse - shifted_y) * w_y
@@ -120,7 +139,10 @@ def index_gradient(
         coef = g.unsqueeze(1)
     else:
         coef = g / w_y.sum() if reduction == "mean" else g
-    b = coef * (1 - eps) * w_y
+    # selected, as torch leaves the gradient of ignored samples at 0: 'mean' with every target ignored
+    # has coef = g / 0, and inf * w_y = inf * 0 is NaN (without weight, w_y is 1 where kept: no product)
+    b = coef * (1 - eps)
+    b = torch.where(keep, b if weight is None else b * w_y, 0)
     if target_factor is not None:
         b = b * target_factor
     e_y = parts.shifted_y.exp()  # e at y: cheaper than a gather from e
@@ -128,7 +150,7 @@ def index_gradient(
     # is the maximum, where A / (1 + r) - B would cancel to 0 once r is below the rounding of 1
     a, at_y = b, b * (e_y - 1 - rest)
     if eps > 0:  # smoothing: A = B + D sum_c w_c, and D w_c taken from every class
-        d = coef * (eps / num_classes) * keep
+        d = torch.where(keep, coef * (eps / num_classes), 0)
         d_total = d * (num_classes if weight is None else weight.sum())
         a, at_y = b + d_total, at_y + d_total * e_y
     one_plus_rest = 1 + rest

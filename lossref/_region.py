@@ -69,7 +69,9 @@ value, 1, once it is not (exactly 1 with ``smooth=0``). So an empty target is ne
 an empty target gives loss 1 and gradient 0 for every non-empty soft prediction. MONAI (smooth
 ``1e-5``) gives the same numbers; kornia (``eps`` only in the denominator) scores empty-on-empty as
 loss 1 for ``dice_loss``, and leaves absent classes out of ``tversky_loss``'s mean
-(``tests/test_region.py`` asserts both).
+(``tests/test_region.py`` asserts both). Only 0/0 is defined so: a NaN logit makes the statistics
+and the loss of its (image, class) NaN, as in torch's losses, never a perfect 0 (every class of the
+image for ``'multiclass'``, through the softmax; with ``per_image=False`` the class).
 
 **reduction**: ``'none'`` returns the weighted per-(image, class) losses, shape :math:`(N, C')`
 (``per_image=True``) or :math:`(C',)` (``per_image=False``), where :math:`C'` counts the included
@@ -98,6 +100,7 @@ from lossref._validation import (
     check_reduction,
     check_same_shape,
     check_tensor,
+    has_values,
 )
 
 Mode = Literal["binary", "multiclass", "multilabel"]
@@ -137,8 +140,8 @@ def check_smooth(smooth: float) -> None:
 def _check_values(t: Tensor, name: str, ignore_index: Optional[int], hint: str) -> bool:
     """Values in [0, 1], or equal to ignore_index. NaN fails. Reads the data (synchronises a GPU).
     Returns whether every value is in [0, 1] (one min/max pass; then no value can be an
-    ignore_index outside [0, 1])."""
-    if t.numel() == 0:
+    ignore_index outside [0, 1]). A ``meta`` tensor has no values: it passes."""
+    if t.numel() == 0 or not has_values(t):
         return True
     lo, hi = torch.aminmax(t)
     if bool((lo >= 0) & (hi <= 1)):  # NaN fails this and goes to the full check
@@ -245,6 +248,8 @@ def _check_shapes(
             + ("; for a single image add the batch dimension, input.unsqueeze(0)" if input.dim() else "")
         )
     c = num_channels(input, mode)
+    if c == 0:
+        raise ValueError(f"input must have at least one class in dimension 1, got shape {tuple(input.shape)}")
     if mode == "multiclass":
         check_index_target(target, input, c, ignore_index)
     else:
@@ -264,7 +269,7 @@ def _check_hard(target: Tensor, loss: str) -> None:
     """0/1 values (or ignore_index) in a floating target already checked by :func:`_check_values`,
     for the losses of sets (Lovász, distance maps)."""
     # values are in [0, 1] or ignore_index (an integer) by now: hard exactly when integral
-    if torch.equal(target.round(), target):
+    if not has_values(target) or torch.equal(target.round(), target):
         return
     soft = (target > 0) & (target < 1)
     if bool(soft.any()):
@@ -276,8 +281,8 @@ def _check_hard(target: Tensor, loss: str) -> None:
 
 def _any_ignored_index(target: Tensor, c: int, ignore_index: int) -> bool:
     """Whether a class-index target holds ``ignore_index``, from one min or max where it lies outside
-    [0, C) (the target is checked: every other value is in [0, C))."""
-    if target.numel() == 0:
+    [0, C) (the target is checked: every other value is in [0, C)); a ``meta`` target holds none."""
+    if target.numel() == 0 or not has_values(target):
         return False
     if 0 <= ignore_index < c:  # a class index: its pixels are left out
         return bool((target == ignore_index).any())
@@ -303,7 +308,7 @@ def _label_target(
     pixel is ignored). ``in_unit``: every value is known to lie in [0, 1]."""
     t = _channels_first(target, mode)
     # values all in [0, 1] rule out an ignore_index outside it without another pass over the target
-    if (in_unit and not 0 <= ignore_index <= 1) or not bool((t == ignore_index).any()):
+    if not has_values(t) or (in_unit and not 0 <= ignore_index <= 1) or not bool((t == ignore_index).any()):
         return t, None
     keep = t != ignore_index
     return torch.where(keep, t, 0.0), keep.to(t.dtype)
@@ -496,9 +501,10 @@ def pixel_count(region: Region, per_image: bool) -> Tensor:
 
 
 def ratio(num: Tensor, den: Tensor) -> Tensor:
-    """num / den, with 0 / 0 defined as 0 and a zero (not NaN) gradient there."""
-    ok = den > 0
-    return torch.where(ok, num / torch.where(ok, den, 1.0), 0.0)
+    """num / den for den >= 0, with 0 / 0 defined as 0 and a zero (not NaN) gradient there."""
+    # tested as den == 0, not den > 0: a NaN denominator (from a NaN input) must give NaN, not 0
+    empty = den == 0
+    return torch.where(empty, 0.0, num / torch.where(empty, 1.0, den))
 
 
 def pixel_mean(values: Tensor, region: Region, per_image: bool) -> Tensor:

@@ -1,7 +1,29 @@
-"""Argument checks shared by every loss.
+"""Argument checks shared by every loss, and where lossref's answers to bad input differ from torch's.
 
 Each check raises ``ValueError`` or ``TypeError`` naming the argument, what was expected and what
-was found, so that bad input fails at the call site instead of deep inside a torch kernel.
+was found, so that bad input fails at the call site instead of deep inside a torch kernel. Checks
+that read values (a probability in [0, 1], a class index in range) pass tensors on the ``meta``
+device, which have no values: shape inference and tracing run every loss there.
+
+**Deliberate differences from torch.** lossref refuses some inputs torch accepts, and answers some
+bad inputs differently; each is tested (``tests/test_bad_input.py``, ``tests/test_torch_module_db.py``):
+
+- *Mixed dtypes*: a ``target`` or an option (``weight``, ``pos_weight``, ...) whose dtype differs from
+  the input's is a ``TypeError``; torch promotes one of them silently.
+- *Broadcasting targets*: an elementwise ``target`` must have the input's shape; torch's regression
+  losses broadcast an (N, 1) prediction against an (N,) target to (N, N), with a warning, and return
+  a wrong number.
+- *Error types*: where torch's kernels raise ``RuntimeError`` or ``IndexError`` (a class index out of
+  range, zero classes, a shape mismatch), lossref raises ``ValueError``/``TypeError`` naming the
+  argument; options are checked where they are written (``CrossEntropyLoss(label_smoothing=1.5)``
+  fails in the constructor, torch's at the first call).
+- *Non-finite input*: NaN in gives NaN out for every loss, as torch's; probabilities are checked, so
+  NaN or inf given to :func:`~lossref.binary_cross_entropy` is a ``ValueError`` (torch raises too).
+  Where torch's formula gives NaN at an infinite logit, lossref may give the limit instead (the BCE
+  with logits of ``-inf`` and a soft target is ``inf``).
+- *Gradients at a point*: :func:`~lossref.binary_cross_entropy`'s target gradient is that of the
+  clamped loss, and the second derivative of :func:`~lossref.huber_loss` and
+  :func:`~lossref.smooth_l1_loss` exactly at the joint takes the quadratic side (their docstrings).
 """
 
 from __future__ import annotations
@@ -88,9 +110,15 @@ def check_broadcasts_to(t: Tensor, name: str, shape: torch.Size, hint: str = "")
         )
 
 
+def has_values(t: Tensor) -> bool:
+    """Whether ``t`` holds values a check can read: a tensor on the ``meta`` device (shape inference,
+    the tracing of ``torch.compile``) has a shape and a dtype but no data, so value checks pass it."""
+    return t.device.type != "meta"
+
+
 def check_unit_interval(t: Tensor, name: str) -> None:
     """All elements in [0, 1]. NaN fails the check. Data-dependent: synchronises a GPU stream."""
-    if t.numel() == 0:
+    if t.numel() == 0 or not has_values(t):
         return
     low, high = torch.aminmax(t.detach())  # one pass; NaN propagates into both
     if bool((low >= 0) & (high <= 1)):
@@ -111,11 +139,17 @@ def check_optional_weight(weight: Optional[Tensor], name: str, input: Tensor, hi
 
 
 def check_class_scores(input: Tensor) -> int:
-    """The number of classes C of an input of shape (C,) or (N, C, d1, ..., dk)."""
+    """The number of classes C >= 1 of an input of shape (C,) or (N, C, d1, ..., dk)."""
     check_floating(input, "input")
     if input.dim() == 0:
         raise ValueError("input must have shape (C,) or (N, C, d1, ..., dk), got a 0-dimensional tensor")
-    return input.shape[0] if input.dim() == 1 else input.shape[1]
+    class_dim = 0 if input.dim() == 1 else 1
+    if input.shape[class_dim] == 0:
+        # torch fails later with an IndexError from its kernels, or mistakes it for a bad target
+        raise ValueError(
+            f"input must have at least one class in dimension {class_dim}, got shape {tuple(input.shape)}"
+        )
+    return input.shape[class_dim]
 
 
 def _index_target_shape(input: Tensor) -> torch.Size:
@@ -141,6 +175,8 @@ def check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_i
         )
     if target.device != input.device:
         raise ValueError(f"target is on device {target.device} but input is on {input.device}")
+    if not has_values(target):
+        return
     bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
     if bool(bad.any()):  # data-dependent: synchronises a GPU stream, as torch's own check does
         raise ValueError(

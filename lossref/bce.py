@@ -28,9 +28,10 @@ from lossref._validation import (
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "BCELoss", "BCEWithLogitsLoss"]
 
 # torch clamps each log term of BCE on probabilities at -100 and bounds the backward's denominator
-# below by 1e-12 (ATen's EPSILON); both are matched so that p in {0, 1} gives a finite loss and gradient.
+# below by ATen's EPSILON, 1e-12 as a float32 (9.99999996e-13, in float64 too); both are matched so
+# that p in {0, 1} gives a finite loss and gradient.
 LOG_FLOOR = -100.0
-GRAD_EPS = 1e-12
+GRAD_EPS = float(torch.tensor(1e-12, dtype=torch.float32))
 
 
 def _clamped_logs(p: Tensor) -> tuple[Tensor, Tensor]:
@@ -90,6 +91,12 @@ def binary_cross_entropy(
     on the wrong side costs 100 instead of :math:`\infty`. The gradient with respect to :math:`p_n` is
     torch's too, :math:`w_n (p_n - y_n) / \max(p_n (1 - p_n), 10^{-12})`, bounded
     but never zero for a wrong prediction.
+
+    The gradient with respect to ``target`` is the derivative of the loss as computed,
+    :math:`w_n [\max(\log(1 - p_n), -100) - \max(\log p_n, -100)]`: at most 100 in magnitude.
+    torch's is :math:`w_n [\log(1 - p_n) - \log p_n]` without the clamp, so it differs below
+    :math:`p_n = e^{-100}` (or above :math:`1 - e^{-100}`) and is infinite at :math:`p_n \in \{0, 1\}`
+    (``tests/test_bce.py`` pins both).
 
     Prefer :func:`binary_cross_entropy_with_logits` when you have logits: in float32
     ``sigmoid(x)`` rounds to 1 for :math:`x \gtrsim 17`, so a label 0 there costs the clamp's 100

@@ -51,7 +51,7 @@ from lossref._region import (
     reduce_region,
     sigmoid_logits,
 )
-from lossref._validation import check_index_target, check_same_shape, check_tensor
+from lossref._validation import check_index_target, check_same_shape, check_tensor, has_values
 
 __all__ = ["signed_distance_map", "boundary_loss", "hausdorff_dt_loss", "BoundaryLoss", "HausdorffDTLoss"]
 
@@ -85,6 +85,8 @@ def _signed_maps(masks: Any) -> Any:
 
 
 def _maps_like(masks: Tensor, dtype: torch.dtype) -> Tensor:
+    if not has_values(masks):  # a meta tensor: only the map's shape and dtype exist
+        return torch.empty(masks.shape, dtype=dtype, device=masks.device)
     return torch.from_numpy(_signed_maps(masks.detach().cpu().numpy())).to(device=masks.device, dtype=dtype)
 
 
@@ -142,7 +144,7 @@ def signed_distance_map(
     if not target.is_floating_point():
         raise TypeError(f"target must have a floating-point dtype for mode={mode!r}, got {target.dtype}")
     valid = (target == 0) | (target == 1) | (target == ignore_index)
-    if not bool(valid.all()):
+    if has_values(target) and not bool(valid.all()):
         raise ValueError(
             "target must hold 0/1 values (or ignore_index) for a distance map, got "
             f"{target[~valid][0].item()!r}; {int((~valid).sum())} of {target.numel()} elements are not 0 or 1"

@@ -19,6 +19,7 @@ from lossref._autocast import float32_under_autocast
 from lossref._class_scores import (
     IndexParts,
     class_view,
+    drop_ignored_rows,
     gradient_by_autograd,
     index_forward,
     index_gradient,
@@ -88,7 +89,7 @@ def nll_loss(
 
     and with ``reduction='mean'`` the result is :math:`\sum_n \ell_n / \sum_{n: y_n \ne
     \text{ignore\_index}} w_{y_n}`: a weighted mean over the targets that count. If every target is
-    ignored this is :math:`0/0`, NaN, as in torch; ``'sum'`` gives 0.
+    ignored this is :math:`0/0`, NaN, as in torch, with gradient 0; ``'sum'`` gives 0.
 
     Args:
         input: log-probabilities, shape :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, floating.
@@ -104,7 +105,8 @@ def nll_loss(
     Raises:
         TypeError: non-integer ``target`` (e.g. float labels), or dtypes that differ from ``input``'s.
         ValueError: shapes that do not match, a class index out of range (this check reads the data),
-            a ``weight`` without one entry per class, or an unknown ``reduction``.
+            a ``weight`` without one entry per class, an unknown ``reduction``, or an ``input`` without
+            classes (torch raises an IndexError there).
 
     Examples:
         >>> import torch
@@ -148,7 +150,9 @@ def cross_entropy(
       0 where :math:`y_n` is ``ignore_index``. ``'mean'`` divides :math:`\sum_n \ell_n` by
       :math:`\sum_{n \text{ not ignored}} w_{y_n}`, the same denominator with or without smoothing
       (this is torch 2.13's rule; the smoothing term is weighted by every class's weight). If every
-      target is ignored, ``'mean'`` is NaN and ``'sum'`` is 0, as in torch.
+      target is ignored, ``'mean'`` is NaN and ``'sum'`` is 0, as in torch, and the gradient is 0. An
+      ignored sample costs nothing and has gradient 0 even where all its logits are :math:`-\infty`
+      (padding); torch drops its loss too, but its gradient there is NaN.
     - **class probabilities** :math:`q_{n,c}` (same shape as ``input``):
 
       .. math::
@@ -175,7 +179,8 @@ def cross_entropy(
         TypeError: float class indices, integer class probabilities, or mismatched dtypes.
         ValueError: shapes that do not match, a class index out of range (this check reads the data),
             a ``weight`` without one entry per class, ``label_smoothing`` outside :math:`[0, 1]`,
-            ``ignore_index`` with probability targets, or an unknown ``reduction``.
+            ``ignore_index`` with probability targets, an unknown ``reduction``, or an ``input`` without
+            classes (torch raises an IndexError there).
 
     Examples:
         >>> import torch
@@ -221,7 +226,8 @@ def _index_cross_entropy(
     x: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float, reduction: str
 ) -> Tensor:
     """Cross-entropy of class indices from differentiable primitives (x batched, classes in dim 1)."""
-    loss, w = index_nll(log_softmax(x, 1), target, weight, ignore_index, eps)
+    log_probs = log_softmax(drop_ignored_rows(x, target, ignore_index), 1)
+    loss, w = index_nll(log_probs, target, weight, ignore_index, eps)
     return reduce_by_weight(loss, w, reduction)
 
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import gradient_by_autograd, sum_without_max
+from lossref._class_scores import drop_ignored_rows, finite_max, gradient_by_autograd, sum_without_max
 from lossref._reduction import reduce, reduce_backward, reduce_by_weight
 from lossref._validation import (
     check_class_scores,
@@ -203,10 +203,12 @@ def softmax_focal_loss(
     0 where :math:`y_n` is ``ignore_index``. :math:`1 - p_{n,y}` is computed as
     :math:`\sum_{k \ne y} p_{n,k}`, so it stays accurate when the prediction is confident.
     ``'mean'`` averages over the targets that are not ignored (the :math:`\alpha` do not normalise; NaN
-    if all are ignored). With ``gamma = 0`` and ``alpha`` as ``weight`` this is :func:`~lossref.cross_entropy`
-    up to the normalisation of ``'mean'``. The backward is the derived gradient (``_SoftmaxFocal``
-    in the source); float32 accuracy has the limit of :func:`~lossref.log_softmax` (a relative error
-    of a few :math:`10^{-6}` in :math:`1 - p_t`, raised to :math:`\gamma`, for confident predictions).
+    if all are ignored, with gradient 0). An ignored sample costs nothing and has gradient 0, also
+    where all its logits are :math:`-\infty` (padding). With ``gamma = 0`` and ``alpha`` as
+    ``weight`` this is :func:`~lossref.cross_entropy` up to the normalisation of ``'mean'``. The
+    backward is the derived gradient (``_SoftmaxFocal`` in the source); float32 accuracy has the limit
+    of :func:`~lossref.log_softmax` (a relative error of a few :math:`10^{-6}` in :math:`1 - p_t`,
+    raised to :math:`\gamma`, for confident predictions).
 
     Args:
         input: logits, shape :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, floating.
@@ -215,6 +217,12 @@ def softmax_focal_loss(
         gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
         ignore_index: target value that is ignored. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Raises:
+        TypeError: non-integer ``target``, non-floating ``input``, or an ``alpha`` of another dtype.
+        ValueError: shapes that do not match, a class index out of range (this check reads the data),
+            an ``alpha`` without one entry per class, ``gamma < 0``, an unknown ``reduction``, or
+            an ``input`` without classes (torch raises an IndexError there).
 
     Examples:
         >>> import torch
@@ -238,7 +246,7 @@ def _softmax_focal(
 ) -> Tensor:
     """The softmax focal loss from differentiable primitives, for alpha's gradient and second derivatives."""
     dim = 0 if x.dim() == 1 else 1
-    log_probs = log_softmax(x, dim)
+    log_probs = log_softmax(drop_ignored_rows(x, target, ignore_index), dim)
     keep = target != ignore_index
     safe = torch.where(keep, target, 0).long().unsqueeze(dim)
     log_pt = log_probs.gather(dim, safe).squeeze(dim)
@@ -248,8 +256,9 @@ def _softmax_focal(
     loss = -log_pt if gamma == 0 else -log_pt * torch.exp(gamma * torch.logsumexp(others, dim))
     if alpha is not None:
         loss = loss * alpha[safe.squeeze(dim)]
-    loss = loss * keep
-    return reduce_by_weight(loss, keep.to(x.dtype), reduction)
+    # selected, not multiplied by keep: 'mean' with every target ignored divides by 0, and its gradient,
+    # inf, times 0 is NaN
+    return reduce_by_weight(torch.where(keep, loss, 0), keep.to(x.dtype), reduction)
 
 
 class _SoftmaxFocal(torch.autograd.Function):
@@ -279,28 +288,30 @@ class _SoftmaxFocal(torch.autograd.Function):
         reduction: str,
     ) -> Tensor:
         dim = 0 if x.dim() == 1 else 1
-        keep = (target != ignore_index).unsqueeze(dim)
+        ignored = (target == ignore_index).unsqueeze(dim)
+        keep = ~ignored
         t = torch.where(keep, target.unsqueeze(dim), 0).long()
-        # as in cross_entropy: e = exp(x - max), r = sum of e without the maximum's 1 (see sum_without_max)
-        shifted = x - x.amax(dim, keepdim=True)
-        shifted_t = shifted.gather(dim, t).masked_fill_(~keep, 0.0)  # ignored rows may hold -inf
+        # as in cross_entropy: e = exp(x - max), r = sum of e without the maximum's 1 (see sum_without_max),
+        # and ignored rows of -inf (padding) with e = 0 and r masked to 0 (see finite_max)
+        shifted = x - finite_max(x, dim)
+        shifted_t = shifted.gather(dim, t).masked_fill_(ignored, 0.0)  # ignored rows may hold -inf
         e = shifted.exp_()
-        rest = sum_without_max(e, dim)
+        rest = sum_without_max(e, dim).masked_fill_(ignored, 0.0)
         one_plus_rest = 1 + rest
-        log_pt = shifted_t - torch.log1p(rest)
+        nll = torch.log1p(rest) - shifted_t  # -log p_t, +0 (not -0) in the loss where ignored
         p_t = shifted_t.exp() / one_plus_rest
         # s (1 + r) = sum of e over k != t = r + (1 - e_t): two non-negative terms, no cancellation
         s_num = rest - torch.expm1(shifted_t)
         s = s_num / one_plus_rest
         w = keep.to(x.dtype) if alpha is None else alpha[t] * keep
         w_factor = w * s.pow(gamma)  # 0 ** 0 = 1: gamma = 0 is cross-entropy
-        ctx.save_for_backward(x, target, alpha, e, s_num, p_t, log_pt, s, w_factor, t, keep)
+        ctx.save_for_backward(x, target, alpha, e, s_num, p_t, nll, s, w_factor, t, keep)
         ctx.gamma, ctx.ignore_index, ctx.reduction = gamma, ignore_index, reduction
-        return reduce_by_weight(-(w_factor * log_pt).squeeze(dim), keep.squeeze(dim).to(x.dtype), reduction)
+        return reduce_by_weight((w_factor * nll).squeeze(dim), keep.squeeze(dim).to(x.dtype), reduction)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, target, alpha, e, s_num, p_t, log_pt, s, w_factor, t, keep = ctx.saved_tensors
+        x, target, alpha, e, s_num, p_t, nll, s, w_factor, t, keep = ctx.saved_tensors
         if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # alpha's gradient, or create_graph
             grad_x, grad_alpha = gradient_by_autograd(
                 ctx.needs_input_grad,
@@ -314,8 +325,10 @@ class _SoftmaxFocal(torch.autograd.Function):
         if ctx.reduction == "none":
             g = g.unsqueeze(dim)
         elif ctx.reduction == "mean":
-            g = g / keep.sum()
-        a = g * w_factor * (s - ctx.gamma * p_t * log_pt)
+            # every target ignored: the loss is 0/0, NaN, and its gradient 0, as cross_entropy's
+            count = keep.sum()
+            g = torch.where(count == 0, 0, g / count)
+        a = g * w_factor * (s + ctx.gamma * p_t * nll)
         # (p_k / s) A = e_k A / s_num for k != t (A = 0 where s_num = 0) ...
         grad = e * (a / s_num.clamp_min(torch.finfo(e.dtype).tiny))
         grad.scatter_(dim, t, -a)  # ... and (p_t - 1) A / s = -A at the target

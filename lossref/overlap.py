@@ -84,8 +84,9 @@ def _power(loss: Tensor, gamma: float) -> Tensor:
     """loss ** gamma with gradient 0 (not NaN or inf) at loss = 0, also for gamma < 1."""
     if gamma == 1:
         return loss
-    pos = loss > 0
-    return torch.where(pos, torch.where(pos, loss, 1.0) ** gamma, 0.0)
+    # tested as loss == 0, not loss > 0, so that a NaN loss stays NaN
+    zero = loss == 0
+    return torch.where(zero, 0.0, torch.where(zero, 1.0, loss) ** gamma)
 
 
 @float32_under_autocast

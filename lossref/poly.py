@@ -19,7 +19,14 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import IndexParts, gradient_by_autograd, index_forward, index_gradient, index_nll
+from lossref._class_scores import (
+    IndexParts,
+    drop_ignored_rows,
+    gradient_by_autograd,
+    index_forward,
+    index_gradient,
+    index_nll,
+)
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce_by_weight
 from lossref._validation import (
@@ -79,7 +86,8 @@ def poly1_cross_entropy(
     where :math:`\operatorname{CE}_n` is :func:`~lossref.cross_entropy` with ``reduction='none'`` and
     the same ``weight``, ``ignore_index`` and ``label_smoothing``; 0 where :math:`y_n` is
     ``ignore_index``. ``'mean'`` divides :math:`\sum_n \ell_n` by :math:`\sum_{n \text{ not ignored}}
-    w_{y_n}`, cross-entropy's denominator (NaN if every target is ignored, as there), so the result
+    w_{y_n}`, cross-entropy's denominator (NaN if every target is ignored, with gradient 0, as there;
+    ignored rows of :math:`-\infty` logits cost nothing there either), so the result
     is cross-entropy plus :math:`\varepsilon` times the same reduction of :math:`w_{y_n} (1 - P_t)`;
     :math:`\varepsilon = 0` is cross-entropy. :math:`1 - P_t` is the sum of the other classes'
     probabilities and never cancels, so a confident correct prediction keeps its accuracy. The
@@ -116,7 +124,8 @@ def poly1_cross_entropy(
             ``epsilon`` that is not a real number.
         ValueError: shapes that do not match, a class index out of range (this check reads the data),
             a ``weight`` without one entry per class, ``label_smoothing`` outside :math:`[0, 1]`, a
-            non-finite ``epsilon``, or an unknown ``reduction``.
+            non-finite ``epsilon``, an unknown ``reduction``, or an ``input`` without classes (torch
+            raises an IndexError there).
 
     Examples:
         >>> import math, torch
@@ -162,6 +171,7 @@ def _poly1_cross_entropy(
 ) -> Tensor:
     """Poly-1 from differentiable primitives (x batched, classes in dim 1), for weight's gradient and
     second derivatives."""
+    x = drop_ignored_rows(x, target, ignore_index)
     ce, _ = index_nll(log_softmax(x, 1), target, weight, ignore_index, smoothing)
     keep = target != ignore_index
     safe = torch.where(keep, target, 0).long()
@@ -169,8 +179,10 @@ def _poly1_cross_entropy(
     others = log_softmax(x, 1).exp().scatter(1, safe.unsqueeze(1), 0.0).sum(1)
     num_classes = x.shape[1]
     one_minus_pt = others if smoothing == 0 else (1 - smoothing) * others + smoothing * (1 - 1 / num_classes)
-    w = keep.to(x.dtype) if weight is None else weight[safe] * keep
-    return reduce_by_weight(ce + epsilon * (w * one_minus_pt), w, reduction)
+    # selected, not zeroed by w = 0, as in weighted_nll: 'mean' with every target ignored divides by 0,
+    # and its gradient, inf, times 0 is NaN
+    w = keep.to(x.dtype) if weight is None else torch.where(keep, weight[safe], 0)
+    return reduce_by_weight(torch.where(keep, ce + epsilon * (w * one_minus_pt), 0), w, reduction)
 
 
 class _Poly1CrossEntropy(torch.autograd.Function):

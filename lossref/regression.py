@@ -34,6 +34,7 @@ torch and with the high-precision oracle.
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable, Optional
 
 import torch
@@ -76,22 +77,32 @@ def _check_inputs(input: Tensor, target: Tensor, reduction: str, weight: Optiona
     check_reduction(reduction)
 
 
+def _check_number(value: float, name: str) -> None:
+    """A real Python number (a tensor, a string or a complex number is refused, naming the argument)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number (float or int), got {type(value).__name__}")
+
+
 def _check_beta(beta: float) -> None:
+    _check_number(beta, "beta")
     if not beta >= 0:  # NaN fails too
         raise ValueError(f"beta must be >= 0 (0 gives the L1 loss), got {beta}")
 
 
 def _check_delta(delta: float) -> None:
+    _check_number(delta, "delta")
     if not delta > 0:
         raise ValueError(f"delta must be > 0, got {delta}")
 
 
 def _check_q(q: float) -> None:
+    _check_number(q, "q")
     if not 0 < q < 1:
         raise ValueError(f"q must be in (0, 1) (the quantile to estimate, e.g. 0.5 for the median), got {q}")
 
 
 def _check_eps(eps: float) -> None:
+    _check_number(eps, "eps")
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
 
@@ -391,6 +402,10 @@ def smooth_l1_loss(
     (:math:`\operatorname{sign}(0) = 0`, never NaN). It equals :func:`huber_loss` divided by
     ``delta = beta``.
 
+    The second derivative (``create_graph=True``) jumps from :math:`1/\beta` to 0 at
+    :math:`|r| = \beta`; exactly there lossref takes the quadratic side, :math:`1/\beta`, and torch
+    the linear side, 0 (one point of measure zero; ``tests/test_regression.py`` pins both).
+
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
         target: :math:`y`, same shape and dtype as ``input``.
@@ -403,7 +418,8 @@ def smooth_l1_loss(
         - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Raises:
-        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        TypeError: non-tensor or integer ``input``/``target``, dtypes that differ, a ``beta`` that is
+            not a real number.
         ValueError: shapes that differ, ``beta < 0`` (or NaN), an unknown ``reduction``.
 
     Examples:
@@ -441,6 +457,10 @@ def huber_loss(
     followed by ``reduction``. It is ``delta`` times :func:`smooth_l1_loss` with ``beta = delta``:
     the same shape, with the slope of the linear part :math:`\delta` instead of 1.
 
+    The second derivative (``create_graph=True``) jumps from 1 to 0 at :math:`|r| = \delta`;
+    exactly there lossref takes the quadratic side, 1, and torch the linear side, 0 (one point of
+    measure zero; ``tests/test_regression.py`` pins both).
+
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
         target: :math:`y`, same shape and dtype as ``input``.
@@ -457,7 +477,8 @@ def huber_loss(
         - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Raises:
-        TypeError: non-tensor or integer ``input``/``target``/``weight``, or dtypes that differ.
+        TypeError: non-tensor or integer ``input``/``target``/``weight``, dtypes that differ, a
+            ``delta`` that is not a real number.
         ValueError: shapes that differ, ``delta <= 0`` (or NaN), a ``weight`` that does not broadcast,
             an unknown ``reduction``.
 
@@ -541,7 +562,8 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
         - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Raises:
-        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        TypeError: non-tensor or integer ``input``/``target``, dtypes that differ, a ``q`` that is not
+            a real number.
         ValueError: shapes that differ, ``q`` outside :math:`(0, 1)`, an unknown ``reduction``.
 
     Examples:
@@ -582,7 +604,8 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
         - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Raises:
-        TypeError: non-tensor or integer ``input``/``target``, or dtypes that differ.
+        TypeError: non-tensor or integer ``input``/``target``, dtypes that differ, an ``eps`` that is
+            not a real number.
         ValueError: shapes that differ, ``eps <= 0`` (or NaN), an unknown ``reduction``.
 
     Examples:

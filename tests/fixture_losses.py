@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from lossref._inputs import LossInputs
 from lossref._loss import _Loss
 from lossref._reduction import reduce
-from lossref._validation import check_floating, check_reduction, check_tensor
+from lossref._validation import check_floating, check_like, check_reduction, check_tensor
 from lossref.registry import Arg, LossSpec, Parameter, Reference
 
 
@@ -34,10 +34,11 @@ def triplet_margin(
     anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, reduction: str = "mean"
 ) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0) per sample, d the Euclidean distance (torch's eps 1e-6)."""
-    for t, name in ((anchor, "anchor"), (positive, "positive"), (negative, "negative")):
-        check_floating(t, name)
+    check_floating(anchor, "anchor")
     check_reduction(reduction)
+    _check_dims(anchor, "anchor", 2)
     for t, name in ((positive, "positive"), (negative, "negative")):
+        check_like(t, name, anchor)
         if t.shape != anchor.shape:
             raise ValueError(
                 f"{name} must have the shape of anchor {tuple(anchor.shape)}, got {tuple(t.shape)}"
@@ -75,7 +76,7 @@ def _triplet_inputs(
 def masked_mse(input: Tensor, target: Tensor, lengths: Tensor, reduction: str = "mean") -> Tensor:
     """The mean squared error of each sequence over its first ``lengths[n]`` steps: (N, T) -> (N,)."""
     check_floating(input, "input")
-    check_floating(target, "target")
+    check_like(target, "target", input)
     check_tensor(lengths, "lengths")
     check_reduction(reduction)
     if lengths.is_floating_point():

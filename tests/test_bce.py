@@ -214,3 +214,28 @@ def test_finite_for_the_largest_finite_logits(dtype):
     expected = torch.tensor([big, big, 0.0, 0.0, big / 2], dtype=dtype)
     torch.testing.assert_close(loss.detach(), expected)
     torch.testing.assert_close(x.grad, torch.tensor([1.0, -1.0, 0.0, 0.0, 0.5], dtype=dtype))
+
+
+def test_input_gradient_bound_is_torchs_float32_epsilon_in_float64_too():
+    """ATen bounds p (1 - p) below by 1e-12 rounded to float32, also for float64 inputs: at p = 1e-12,
+    where p (1 - p) lies between the two, lossref's gradient is torch's to the last bits."""
+    for p0 in (1e-12, 9.999999996e-13, 5e-13):
+        p = torch.tensor([p0], dtype=torch.float64, requires_grad=True)
+        p_ref = p.detach().clone().requires_grad_(True)
+        y = torch.tensor([0.3], dtype=torch.float64)
+        (ours,) = torch.autograd.grad(binary_cross_entropy(p, y), p)
+        (theirs,) = torch.autograd.grad(F.binary_cross_entropy(p_ref, y), p_ref)
+        assert ours.item() == theirs.item()
+
+
+def test_target_gradient_is_that_of_the_clamped_loss_unlike_torch():
+    """The documented difference: lossref's target gradient is the derivative of the loss it returns
+    (logs clamped at -100), torch's uses the unclamped logs."""
+    p = torch.tensor([0.0, 1e-300, 0.25, 1.0], dtype=torch.float64)
+    y = torch.full((4,), 0.3, dtype=torch.float64, requires_grad=True)
+    y_ref = y.detach().clone().requires_grad_(True)
+    (ours,) = torch.autograd.grad(binary_cross_entropy(p, y, reduction="sum"), y)
+    (theirs,) = torch.autograd.grad(F.binary_cross_entropy(p, y_ref, reduction="sum"), y_ref)
+    assert ours.tolist() == [100.0, 100.0, pytest.approx(math.log(3)), -100.0]
+    assert theirs[0].item() == math.inf and theirs[1].item() == pytest.approx(300 * math.log(10))
+    assert theirs[2].item() == pytest.approx(math.log(3)) and theirs[3].item() == -math.inf

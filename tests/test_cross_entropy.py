@@ -1,6 +1,7 @@
 """cross_entropy and nll_loss: torch's semantics, hand-worked values, errors (oracle: test_oracle.py)."""
 
 import math
+import re
 
 import mpmath
 import pytest
@@ -154,6 +155,86 @@ def test_ignored_target_costs_nothing_even_where_its_class_logit_is_minus_inf(ig
         assert grad[1].tolist() == [0.0, 0.0, 0.0]
 
 
+PATHS = ["derived", "weighted", "weight requires grad", "create_graph"]
+
+
+def loss_and_gradients(fn, x, t, path, **options):
+    """The loss and its gradients for x (and weight, when it requires grad) through one backward path:
+    the derived gradient, or autograd of the composite form (weight's gradient, create_graph)."""
+    x = x.clone().requires_grad_(True)
+    weight = None
+    if path != "derived":
+        weight = torch.linspace(0.5, 2.0, x.shape[1], dtype=x.dtype).requires_grad_(
+            path == "weight requires grad"
+        )
+    loss = fn(x, t, weight=weight, **options)
+    wrt = [x, weight] if path == "weight requires grad" else [x]
+    grads = torch.autograd.grad(loss.sum(), wrt, create_graph=path == "create_graph")
+    return loss.detach(), [g.detach() for g in grads], None if weight is None else weight.detach()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "fn, torch_fn, options",
+    [
+        (cross_entropy, F.cross_entropy, {}),
+        (cross_entropy, F.cross_entropy, {"label_smoothing": 0.2}),
+        (nll_loss, F.nll_loss, {}),
+    ],
+)
+def test_all_ignored_mean_is_nan_with_torch_gradient_0(path, fn, torch_fn, options):
+    x, t = (
+        torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2)),
+        torch.full((3,), -100),
+    )
+    loss, grads, weight = loss_and_gradients(fn, x, t, path, **options)
+    x_ref = x.clone().requires_grad_(True)
+    ref = torch_fn(x_ref, t, weight=weight, **options)
+    assert math.isnan(loss.item()) and math.isnan(ref.item())
+    (ref_grad,) = torch.autograd.grad(ref, x_ref)
+    assert torch.equal(grads[0], ref_grad) and torch.equal(ref_grad, torch.zeros_like(x))
+    for grad in grads[1:]:  # weight's (torch has none): 0, as it counts for nothing
+        assert torch.equal(grad, torch.zeros_like(grad))
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_ignored_padding_row_of_minus_inf_drops_out(path, reduction, label_smoothing):
+    x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3, [2.0, 0.0, 1.0]], dtype=torch.float64)
+    t = torch.tensor([1, -100, 0])
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    loss, grads, weight = loss_and_gradients(cross_entropy, x, t, path, **options)
+    x_ref = x.clone().requires_grad_(True)
+    ref = F.cross_entropy(x_ref, t, weight=weight, **options)
+    torch.testing.assert_close(loss, ref.detach(), rtol=1e-14, atol=0)  # 0 at the padding row with 'none'
+    (ref_grad,) = torch.autograd.grad(ref.sum(), x_ref)
+    # the deliberate difference: torch's gradient at the padding row is NaN (its log-softmax is)
+    assert ref_grad[1].isnan().all() and grads[0][1].tolist() == [0.0] * 3
+    torch.testing.assert_close(grads[0][[0, 2]], ref_grad[[0, 2]], rtol=1e-13, atol=1e-16)
+    # and it is the batch without the padding row, weight's gradient included
+    kept, kept_grads, _ = loss_and_gradients(cross_entropy, x[[0, 2]], t[[0, 2]], path, **options)
+    torch.testing.assert_close(loss[[0, 2]] if reduction == "none" else loss, kept, rtol=1e-15, atol=0)
+    for grad, kept_grad in zip(grads, kept_grads, strict=True):
+        torch.testing.assert_close(grad[[0, 2]] if grad.dim() == 2 else grad, kept_grad, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("path", ["derived", "weighted", "create_graph"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_row_of_minus_inf_that_counts_is_nan_as_in_torch(path, reduction, label_smoothing):
+    x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3], dtype=torch.float64)
+    t = torch.tensor([1, 0])
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    loss, (grad,), weight = loss_and_gradients(cross_entropy, x, t, path, **options)
+    x_ref = x.clone().requires_grad_(True)
+    ref = F.cross_entropy(x_ref, t, weight=weight, **options)
+    (ref_grad,) = torch.autograd.grad(ref.sum(), x_ref)
+    assert loss.isnan().any()
+    torch.testing.assert_close(loss, ref.detach(), rtol=1e-14, atol=0, equal_nan=True)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-13, atol=1e-16, equal_nan=True)
+
+
 def test_ignore_index_may_be_a_real_class():
     x = torch.zeros(3, 4)
     loss = cross_entropy(x, torch.tensor([0, 1, 1]), ignore_index=1, reduction="none")
@@ -250,6 +331,18 @@ def test_nll_loss_rejects_probability_targets():
 def test_rejects_zero_dimensional_input():
     with pytest.raises(ValueError, match="input must have shape"):
         cross_entropy(torch.tensor(1.0), torch.tensor(0))
+
+
+@pytest.mark.parametrize("fn", [cross_entropy, nll_loss])
+@pytest.mark.parametrize("shape, dim", [((3, 0), 1), ((0,), 0), ((2, 0, 4), 1)])
+def test_rejects_input_without_classes(fn, shape, dim):
+    x = torch.randn(shape)
+    target = torch.zeros(shape[:1] + shape[2:] if len(shape) > 1 else (), dtype=torch.long)
+    message = rf"input must have at least one class in dimension {dim}, got shape {re.escape(str(shape))}"
+    with pytest.raises(ValueError, match=message):
+        fn(x, target)
+    with pytest.raises((IndexError, RuntimeError)):  # torch's, less clear: the documented difference
+        getattr(F, fn.__name__)(x, target)
 
 
 def test_torch_log_softmax_is_less_accurate_for_a_confident_class():

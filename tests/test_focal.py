@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import re
 
 import pytest
 import torch
@@ -191,6 +192,64 @@ def test_softmax_focal_single_class_has_no_nan_gradient():
     assert x.grad.tolist() == [[0.0], [0.0], [0.0]]
 
 
+SOFTMAX_PATHS = ["derived", "with alpha", "alpha requires grad", "create_graph"]
+
+
+def softmax_loss_and_gradients(x, t, path, **options):
+    """The softmax focal loss and its gradients for x (and alpha, when it requires grad) through one
+    backward path: the derived gradient, or autograd of the composite form (alpha, create_graph)."""
+    x = x.clone().requires_grad_(True)
+    alpha = None
+    if path != "derived":
+        alpha = torch.linspace(0.2, 0.8, x.shape[1], dtype=x.dtype).requires_grad_(
+            path == "alpha requires grad"
+        )
+    loss = softmax_focal_loss(x, t, alpha, **options)
+    wrt = [x, alpha] if path == "alpha requires grad" else [x]
+    grads = torch.autograd.grad(loss.sum(), wrt, create_graph=path == "create_graph")
+    return loss.detach(), [g.detach() for g in grads]
+
+
+@pytest.mark.parametrize("path", SOFTMAX_PATHS)
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+def test_softmax_focal_all_ignored_mean_is_nan_with_gradient_0(path, gamma):
+    x, t = (
+        torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2)),
+        torch.full((3,), -100),
+    )
+    loss, grads = softmax_loss_and_gradients(x, t, path, gamma=gamma)
+    assert math.isnan(loss.item())
+    for grad in grads:  # x's, as torch's cross-entropy, and alpha's
+        assert torch.equal(grad, torch.zeros_like(grad))
+
+
+@pytest.mark.parametrize("path", SOFTMAX_PATHS)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+def test_softmax_focal_ignored_padding_row_of_minus_inf_drops_out(path, reduction, gamma):
+    x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3, [2.0, 0.0, 1.0]], dtype=torch.float64)
+    t = torch.tensor([1, -100, 0])
+    loss, grads = softmax_loss_and_gradients(x, t, path, gamma=gamma, reduction=reduction)
+    assert grads[0][1].tolist() == [0.0] * 3
+    if reduction == "none":
+        assert loss[1].item() == 0.0
+    # the batch without the padding row, alpha's gradient included
+    kept, kept_grads = softmax_loss_and_gradients(
+        x[[0, 2]], t[[0, 2]], path, gamma=gamma, reduction=reduction
+    )
+    torch.testing.assert_close(loss[[0, 2]] if reduction == "none" else loss, kept, rtol=1e-15, atol=0)
+    for grad, kept_grad in zip(grads, kept_grads, strict=True):
+        torch.testing.assert_close(grad[[0, 2]] if grad.dim() == 2 else grad, kept_grad, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("path", ["derived", "create_graph"])
+def test_softmax_focal_row_of_minus_inf_that_counts_is_nan_as_in_cross_entropy(path):
+    x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3], dtype=torch.float64)
+    loss, (grad,) = softmax_loss_and_gradients(x, torch.tensor([1, 0]), path, reduction="none")
+    assert math.isnan(loss[1].item()) and grad[1].isnan().all()
+    assert torch.isfinite(loss[0]) and torch.isfinite(grad[0]).all()
+
+
 # -- bad input -------------------------------------------------------------------------------------
 
 
@@ -212,6 +271,14 @@ def test_rejects_alpha_above_one():
 def test_rejects_alpha_of_wrong_length():
     with pytest.raises(ValueError, match=r"alpha must have one entry per class, shape \(3,\), got \(2,\)"):
         softmax_focal_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), alpha=torch.ones(2))
+
+
+@pytest.mark.parametrize("shape, dim", [((3, 0), 1), ((0,), 0), ((2, 0, 4), 1)])
+def test_softmax_focal_rejects_input_without_classes(shape, dim):
+    target = torch.zeros(shape[:1] + shape[2:] if len(shape) > 1 else (), dtype=torch.long)
+    message = rf"input must have at least one class in dimension {dim}, got shape {re.escape(str(shape))}"
+    with pytest.raises(ValueError, match=message):
+        softmax_focal_loss(torch.randn(shape), target)
 
 
 def test_rejects_a_loss_fcn_that_is_not_bce_with_logits():

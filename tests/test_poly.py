@@ -3,6 +3,7 @@ Poly-1 term under every option, confident predictions, errors (oracle: test_orac
 
 import itertools
 import math
+import re
 
 import mpmath
 import pytest
@@ -246,6 +247,63 @@ def test_ignored_target_costs_nothing_even_where_its_class_logit_is_minus_inf():
     assert loss[0].item() == pytest.approx(expected, rel=1e-6, abs=0)
 
 
+PATHS = ["derived", "weighted", "weight requires grad", "create_graph"]
+
+
+def loss_and_gradients(x, t, path, **options):
+    """The loss and its gradients for x (and weight, when it requires grad) through one backward path:
+    the derived gradient, or autograd of the composite form (weight's gradient, create_graph)."""
+    x = x.clone().requires_grad_(True)
+    weight = None
+    if path != "derived":
+        weight = torch.linspace(0.5, 2.0, x.shape[1], dtype=x.dtype).requires_grad_(
+            path == "weight requires grad"
+        )
+    loss = poly1_cross_entropy(x, t, weight=weight, **options)
+    wrt = [x, weight] if path == "weight requires grad" else [x]
+    grads = torch.autograd.grad(loss.sum(), wrt, create_graph=path == "create_graph")
+    return loss.detach(), [g.detach() for g in grads]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("epsilon, label_smoothing", [(1.0, 0.0), (-0.5, 0.2)])
+def test_all_ignored_mean_is_nan_with_gradient_0_as_cross_entropy(path, epsilon, label_smoothing):
+    x, t = (
+        torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2)),
+        torch.full((3,), -100),
+    )
+    loss, grads = loss_and_gradients(x, t, path, epsilon=epsilon, label_smoothing=label_smoothing)
+    assert math.isnan(loss.item())
+    for grad in grads:  # x's, as torch's cross-entropy, and weight's
+        assert torch.equal(grad, torch.zeros_like(grad))
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("epsilon, label_smoothing", [(1.0, 0.0), (-0.5, 0.2)])
+def test_ignored_padding_row_of_minus_inf_drops_out(path, reduction, epsilon, label_smoothing):
+    x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3, [2.0, 0.0, 1.0]], dtype=torch.float64)
+    t = torch.tensor([1, -100, 0])
+    options = {"epsilon": epsilon, "reduction": reduction, "label_smoothing": label_smoothing}
+    loss, grads = loss_and_gradients(x, t, path, **options)
+    assert grads[0][1].tolist() == [0.0] * 3
+    if reduction == "none":
+        assert loss[1].item() == 0.0
+    # the batch without the padding row, weight's gradient included
+    kept, kept_grads = loss_and_gradients(x[[0, 2]], t[[0, 2]], path, **options)
+    torch.testing.assert_close(loss[[0, 2]] if reduction == "none" else loss, kept, rtol=1e-15, atol=0)
+    for grad, kept_grad in zip(grads, kept_grads, strict=True):
+        torch.testing.assert_close(grad[[0, 2]] if grad.dim() == 2 else grad, kept_grad, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("path", ["derived", "create_graph"])
+def test_row_of_minus_inf_that_counts_is_nan_as_in_cross_entropy(path):
+    x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3], dtype=torch.float64)
+    loss, (grad,) = loss_and_gradients(x, torch.tensor([1, 0]), path, reduction="none")
+    assert math.isnan(loss[1].item()) and grad[1].isnan().all()
+    assert torch.isfinite(loss[0]) and torch.isfinite(grad[0]).all()
+
+
 def test_single_class_costs_nothing_and_has_no_nan_gradient():
     x = torch.zeros(3, 1, requires_grad=True)
     loss = poly1_cross_entropy(x, torch.zeros(3, dtype=torch.long), label_smoothing=0.5)
@@ -293,6 +351,14 @@ def test_rejects_class_index_out_of_range(bad):
 def test_rejects_wrong_weight_length():
     with pytest.raises(ValueError, match=r"weight must have one entry per class, shape \(3,\), got \(2,\)"):
         poly1_cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), weight=torch.ones(2))
+
+
+@pytest.mark.parametrize("shape, dim", [((3, 0), 1), ((0,), 0), ((2, 0, 4), 1)])
+def test_rejects_input_without_classes(shape, dim):
+    target = torch.zeros(shape[:1] + shape[2:] if len(shape) > 1 else (), dtype=torch.long)
+    message = rf"input must have at least one class in dimension {dim}, got shape {re.escape(str(shape))}"
+    with pytest.raises(ValueError, match=message):
+        poly1_cross_entropy(torch.randn(shape), target)
 
 
 def test_rejects_unknown_reduction():

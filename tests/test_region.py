@@ -5,6 +5,7 @@ conventions agree (and the differences asserted where they do not). The registry
 the sympy oracle of the two-pixel image; the Lovász and distance-map losses are in
 tests/test_region_lovasz_boundary.py."""
 
+import itertools
 import math
 
 import mpmath
@@ -310,6 +311,94 @@ def test_finite_for_logits_of_1e4(fn, dtype):
     loss = fn(xm, torch.tensor([[0, 0]]), mode="multiclass")
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(xm.grad).all()
+
+
+MODES = ["binary", "multiclass", "multilabel"]
+
+
+def nan_batch(mode):
+    """Logits of three images (C = 3, one channel for 'binary'), their target, the same logits with one
+    NaN in image 1, channel 1, and where 'none' (per_image True, False) must be NaN: the image's
+    channel, every class of the image through the softmax."""
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(3, 3, 4, 5, generator=g, dtype=F64)
+    if mode == "binary":
+        x, t, at = x[:, 0], (torch.rand(3, 4, 5, generator=g) < 0.5).to(F64), (1, 2, 3)
+    elif mode == "multiclass":
+        t, at = torch.randint(0, 3, (3, 4, 5), generator=g), (1, 1, 2, 3)
+    else:
+        t, at = (torch.rand(3, 3, 4, 5, generator=g) < 0.5).to(F64), (1, 1, 2, 3)
+    bad = x.clone()
+    bad[at] = math.nan
+    classes = {"binary": [True], "multiclass": [True] * 3, "multilabel": [False, True, False]}[mode]
+    per_image = torch.zeros(3, len(classes), dtype=torch.bool)
+    per_image[1] = torch.tensor(classes)
+    return x, bad, t, per_image, torch.tensor(classes)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn", OVERLAP, ids=lambda f: f.__name__)
+def test_a_nan_logit_gives_nan_never_a_perfect_score(fn, mode):
+    # 0/0 = 0 once turned NaN statistics into loss 0: a diverging model scored a perfect Dice
+    x, bad, t, nan_per_image, nan_per_class = nan_batch(mode)
+    for per_image, where in ((True, nan_per_image), (False, nan_per_class)):
+        kw = dict(mode=mode, per_image=per_image)
+        got, clean = fn(bad, t, reduction="none", **kw), fn(x, t, reduction="none", **kw)
+        # NaN exactly in the entries of the image (the classes) the NaN reaches, the others untouched
+        assert torch.equal(got.isnan(), where) and torch.equal(got[~where], clean[~where])
+        assert fn(bad, t, **kw).isnan() and fn(bad, t, reduction="sum", **kw).isnan()
+    # probabilities are checked: a NaN one is an error, as any value outside [0, 1]
+    with pytest.raises(ValueError, match=r"input must hold values in \[0, 1\] with from_logits=False"):
+        fn(torch.sigmoid(bad), t, mode=mode, from_logits=False)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn", OVERLAP, ids=lambda f: f.__name__)
+def test_empty_masks_stay_zero_with_zero_gradient(fn, mode):
+    # NaN now propagates through 0/0 = 0's test, which must still hold: loss 0, gradient exactly 0
+    shape = (2, 1, 6) if mode == "binary" else (2, 3, 6)
+    probs, logits = torch.zeros(shape, dtype=F64), torch.full(shape, -1e4, dtype=F64)
+    target = torch.zeros(shape, dtype=F64)
+    if mode == "multiclass":  # every pixel class 0, predicted as such: classes 1 and 2 are empty
+        probs[:, 0], logits[:, 0], target = 1.0, 1e4, torch.zeros(2, 6, dtype=torch.long)
+    # the gradient of the empty classes' channels (class 0's probability 1 of a perfect score may rise)
+    empty = slice(1, None) if mode == "multiclass" else slice(None)
+    # from probabilities the gradient is 0 only for the 0/0 of smooth = 0 (a stray p costs p / s
+    # otherwise) and without cross-entropy (-log(1 - p) has slope 1 at p = 0)
+    cases = [(logits, True, 0.0), (logits, True, 1e-5)]
+    cases += [] if fn in (dice_bce_loss, combo_loss) else [(probs, False, 0.0)]
+    for (x, from_logits, smooth), per_image in itertools.product(cases, (True, False)):
+        x = x.clone().requires_grad_(True)
+        kw = dict(mode=mode, from_logits=from_logits, per_image=per_image, smooth=smooth)
+        loss = fn(x, target, reduction="none", **kw)
+        (grad,) = torch.autograd.grad(loss.sum(), x)
+        assert loss.abs().max().item() == 0.0 and grad[:, empty].abs().max().item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "fn", [dice_loss, jaccard_loss, tversky_loss, focal_tversky_loss], ids=lambda f: f.__name__
+)
+def test_infinite_logits_saturate(fn):
+    inf = math.inf
+    x = torch.tensor([[inf, -inf, inf, -inf, 2.0]], dtype=F64, requires_grad=True)
+    t = torch.tensor([[1.0, 0.0, 0.0, 1.0, 1.0]], dtype=F64)
+    for mode, v, target in (("binary", x, t), ("multilabel", x.unsqueeze(0), t.unsqueeze(0))):
+        loss = fn(v, target, mode=mode, smooth=0.0)
+        (grad,) = torch.autograd.grad(loss, x)
+        # the probabilities 1 and 0 exactly: the loss of the saturated prediction, zero gradient there
+        hard = torch.sigmoid(v.detach())
+        assert loss.item() == approx(fn(hard, target, mode=mode, from_logits=False, smooth=0.0).item())
+        assert torch.isfinite(grad).all() and grad[0, :4].abs().max().item() == 0.0
+    # the softmax: -inf is a probability 0; +inf is NaN, as in torch.softmax and F.cross_entropy
+    xm = torch.tensor([[[0.0, 1.0], [-inf, 2.0], [3.0, 0.5]]], dtype=F64, requires_grad=True)
+    labels = torch.tensor([[0, 1]])
+    loss = fn(xm, labels, mode="multiclass")
+    (grad,) = torch.autograd.grad(loss, xm)
+    assert torch.isfinite(loss) and torch.isfinite(grad).all()
+    assert loss.item() == approx(
+        fn(torch.softmax(xm.detach(), 1), labels, mode="multiclass", from_logits=False).item()
+    )
+    assert fn(xm.detach().abs(), labels, mode="multiclass").isnan()  # was a silent 0 with a NaN gradient
 
 
 def test_fractional_gamma_at_a_perfect_score_has_finite_gradient():

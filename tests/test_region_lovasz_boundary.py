@@ -260,6 +260,94 @@ def test_distance_losses_multiclass_gradcheck():
         )
 
 
+# -- NaN and infinite logits ------------------------------------------------------------------------
+
+LOSSES = [lovasz_hinge, lovasz_softmax, boundary_loss, hausdorff_dt_loss]
+
+
+def cases(fn):
+    """The modes of fn, with a 0/1 target's ignore_index used or not (the distance losses have a
+    fused path without ignored pixels)."""
+    modes = ["binary", "multilabel"] + ([] if fn is lovasz_hinge else ["multiclass"])
+    return [(mode, ignore) for mode in modes for ignore in (False, True)]
+
+
+def batch(mode, ignore, value):
+    """Logits of three images (C = 3, one channel for 'binary'), a 0/1 target with both classes in
+    every image, the same logits with ``value`` at image 1, channel 1, and where 'none' (per_image
+    True, False) is reached by it: the image's channel, every class of the image through the softmax."""
+    g = torch.Generator().manual_seed(12)
+    x = torch.randn(3, 3, 4, 5, generator=g, dtype=F64)
+    labels = torch.randint(0, 3, (3, 4, 5), generator=g)
+    labels[:, 0, :3] = torch.tensor([0, 1, 2])
+    if mode == "binary":
+        x, t, at = x[:, 0], (labels == 1).to(F64), (1, 2, 3)
+    elif mode == "multiclass":
+        t, at = labels, (1, 1, 2, 3)
+    else:
+        t, at = torch.nn.functional.one_hot(labels, 3).movedim(-1, 1).to(F64), (1, 1, 2, 3)
+    if ignore:  # an ignored pixel away from the changed one
+        t = t.clone()
+        t[(0, 3, 4) if mode != "multilabel" else (0, 0, 3, 4)] = -100
+    bad = x.clone()
+    bad[at] = value
+    classes = {"binary": [True], "multiclass": [True] * 3, "multilabel": [False, True, False]}[mode]
+    per_image = torch.zeros(3, len(classes), dtype=torch.bool)
+    per_image[1] = torch.tensor(classes)
+    return x, bad, t, per_image, torch.tensor(classes)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=lambda f: f.__name__)
+def test_a_nan_logit_gives_nan_in_its_image_only(fn):
+    for mode, ignore in cases(fn):
+        x, bad, t, nan_per_image, nan_per_class = batch(mode, ignore, math.nan)
+        for per_image, where in ((True, nan_per_image), (False, nan_per_class)):
+            kw = dict(mode=mode, per_image=per_image)
+            got, clean = fn(bad, t, reduction="none", **kw), fn(x, t, reduction="none", **kw)
+            assert torch.equal(got.isnan(), where) and torch.equal(got[~where], clean[~where])
+            assert fn(bad, t, **kw).isnan()
+        if fn is not lovasz_hinge:  # probabilities are checked: NaN is outside [0, 1]
+            with pytest.raises(ValueError, match=r"input must hold values in \[0, 1\] with from_logits"):
+                fn(torch.sigmoid(bad), t, mode=mode, from_logits=False)
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=lambda f: f.__name__)
+def test_infinite_logits_saturate(fn):
+    for mode, ignore in cases(fn):
+        if mode == "multiclass":  # +inf in a softmax is NaN, as in torch.softmax
+            continue
+        x, _, t, _, _ = batch(mode, ignore, 0.0)
+        # half the pixels saturated with the sign that agrees with the target: a margin of inf, an
+        # error of 0 (a wrong sign would be an infinite hinge, and a finite error of 1 for the others)
+        pick = torch.rand(t.shape, generator=torch.Generator().manual_seed(1)) < 0.5
+        ones, zeros = pick & (t == 1), pick & (t == 0)
+        v = torch.where(ones, math.inf, torch.where(zeros, -math.inf, x)).requires_grad_(True)
+        for per_image in (True, False):
+            loss = fn(v, t, mode=mode, per_image=per_image, reduction="none")
+            (grad,) = torch.autograd.grad(loss.sum(), v)
+            assert torch.isfinite(loss).all() and torch.isfinite(grad).all()
+            assert grad[ones | zeros].abs().max().item() == 0.0
+    if fn is not lovasz_hinge:  # a -inf logit of the softmax is a probability 0
+        x, bad, t, _, _ = batch("multiclass", False, -math.inf)
+        bad.requires_grad_(True)
+        loss = fn(bad, t, mode="multiclass", reduction="none")
+        (grad,) = torch.autograd.grad(loss.sum(), bad)
+        assert torch.isfinite(loss).all() and torch.isfinite(grad).all()
+        probs = torch.softmax(bad.detach(), 1)
+        assert torch.allclose(loss, fn(probs, t, mode="multiclass", from_logits=False, reduction="none"))
+
+
+@pytest.mark.parametrize("fn", LOSSES, ids=lambda f: f.__name__)
+def test_empty_masks_are_zero_with_zero_gradient(fn):
+    for mode in ("binary", "multilabel"):
+        shape = (2, 1, 6) if mode == "binary" else (2, 3, 6)
+        x = torch.full(shape, -1e4, dtype=F64, requires_grad=True)
+        for per_image in (True, False):
+            loss = fn(x, torch.zeros(shape, dtype=F64), mode=mode, per_image=per_image, reduction="none")
+            (grad,) = torch.autograd.grad(loss.sum(), x)
+            assert loss.abs().max().item() == 0.0 and grad.abs().max().item() == 0.0
+
+
 def test_distance_errors():
     x = torch.zeros(1, 4)
     with pytest.raises(ValueError, match="target of boundary_loss must hold 0/1 values .* soft label 0.5"):

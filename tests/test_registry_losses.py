@@ -307,15 +307,80 @@ def shapes_with_broadcastable(draw):
     return shape, wshape
 
 
+LAYOUTS = ["contiguous", "transposed", "strided", "expanded", "channels_last"]
+
+
+def laid_out(t: Tensor, layout: str, requires_grad: bool) -> tuple[Tensor, Tensor]:
+    """A leaf tensor and a view of it in ``layout`` holding ``t``'s values ('expanded': the first row
+    of ``t`` repeated). Layouts that need more dimensions than ``t`` has fall back to contiguous."""
+    if layout == "transposed" and t.dim() >= 2:
+        leaf = t.mT.contiguous().requires_grad_(requires_grad)
+        return leaf, leaf.mT
+    if layout == "strided" and t.dim() >= 1:
+        leaf = t.repeat_interleave(2, dim=-1).requires_grad_(requires_grad)
+        return leaf, leaf[..., ::2]
+    if layout == "expanded" and t.dim() >= 1 and t.shape[0] > 0:
+        leaf = t[:1].clone().requires_grad_(requires_grad)
+        return leaf, leaf.expand(t.shape)
+    if layout == "channels_last" and t.dim() == 4:
+        leaf = t.contiguous(memory_format=torch.channels_last).requires_grad_(requires_grad)
+        return leaf, leaf
+    leaf = t.clone().requires_grad_(requires_grad)
+    return leaf, leaf
+
+
+def torch_differentiable_options(spec) -> set[str]:
+    """The differentiable options of the loss that torch's kernel also differentiates (torch's
+    binary_cross_entropy has no gradient for ``weight``, nor the logits form for ``pos_weight``)."""
+    inputs = spec.make_inputs((2, 3), seed=0, dtype=torch.float64, weighted=True)
+    found = set()
+    for name in inputs.options:
+        options = dict(for_torch(spec, inputs.options, inputs.input.shape))
+        options[name] = options[name].clone().requires_grad_(True)
+        try:
+            spec.torch_function(*inputs.args.values(), **options).backward()
+            found.add(name)
+        except RuntimeError:
+            pass
+    return found & set(spec.differentiable)
+
+
+def gradients_against_torch(spec, args, options, reduction, seed, layout):
+    """Loss and the gradient of every differentiable leaf (arguments in ``layout``, options), lossref
+    and torch, for a random upstream gradient."""
+    results = []
+    differentiable_options = torch_differentiable_options(spec)
+    for fn in (spec.function, spec.torch_function):
+        leaves, views = [], {}
+        for arg in spec.args:
+            leaf, views[arg.name] = laid_out(
+                args[arg.name], "contiguous" if arg.integer else layout, arg.differentiable
+            )
+            leaves += [leaf] if arg.differentiable else []
+        opts = {k: v.clone().requires_grad_(k in differentiable_options) for k, v in options.items()}
+        leaves += [v for v in opts.values() if v.requires_grad]
+        if fn is spec.torch_function:  # torch sees contiguous copies (its nll_loss backward cannot
+            # write a channels_last gradient); the gradient flows back through the copy to the same leaf
+            views = {k: v.contiguous() for k, v in views.items()}
+            opts = for_torch(spec, opts, views["input"].shape)
+        loss = fn(*views.values(), reduction=reduction, **opts)
+        upstream = torch.rand(loss.shape, generator=torch.Generator().manual_seed(seed), dtype=loss.dtype)
+        results.append((loss, *torch.autograd.grad(loss, leaves, upstream)))
+    return results
+
+
 @pytest.mark.parametrize("spec", [s for s in ELEMENTWISE if s.torch_function], ids=lambda s: s.name)
 @given(
     shapes=shapes_with_broadcastable(),
     seed=st.integers(0, 2**31 - 1),
     reduction=st.sampled_from(REDUCTIONS),
+    layout=st.sampled_from(LAYOUTS),
     use_weight=st.booleans(),
     use_pos_weight=st.booleans(),
 )
-def test_matches_torch_float64(spec, shapes, seed, reduction, use_weight, use_pos_weight):
+def test_matches_torch_float64(spec, shapes, seed, reduction, layout, use_weight, use_pos_weight):
+    """Value and every gradient (input, a differentiable target, weight, pos_weight) against torch's
+    kernel: any shape, a broadcast weight, inputs that are not contiguous, a random upstream gradient."""
     shape, wshape = shapes
     inputs = spec.make_inputs(shape, seed=seed, dtype=torch.float64)
     g = torch.Generator().manual_seed(seed)
@@ -324,14 +389,30 @@ def test_matches_torch_float64(spec, shapes, seed, reduction, use_weight, use_po
         options["weight"] = torch.rand(wshape, generator=g, dtype=torch.float64) * 2
     if use_pos_weight and "pos_weight" in option_names(spec):
         options["pos_weight"] = torch.rand(wshape, generator=g, dtype=torch.float64) * 4
-    x = inputs.input.clone().requires_grad_(True)
-    x_ref = inputs.input.clone().requires_grad_(True)
-    ours = spec.function(x, inputs.target, reduction=reduction, **options)
-    ref = spec.torch_function(x_ref, inputs.target, reduction=reduction, **for_torch(spec, options, shape))
-    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-14)
-    ours.sum().backward()
-    ref.sum().backward()
-    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-11, atol=1e-14)
+    ours, theirs = gradients_against_torch(spec, inputs.args, options, reduction, seed, layout)
+    # a weight's gradient can be 0 up to rounding (a uniform weight under 'mean'): judged on the loss's scale
+    scale = 1 + float(ours[0].detach().abs().max()) if ours[0].numel() else 1.0
+    torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-14 * scale)
+
+
+@pytest.mark.parametrize(
+    "spec", [s for s in TORCH_BACKED if s.target == "class indices"], ids=lambda s: s.name
+)
+@given(
+    n=st.integers(0, 5),
+    c=st.integers(1, 5),
+    spatial=st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    seed=st.integers(0, 2**31 - 1),
+    reduction=st.sampled_from(REDUCTIONS),
+    layout=st.sampled_from(LAYOUTS),
+    weighted=st.booleans(),
+)
+def test_class_losses_match_torch_float64(spec, n, c, spatial, seed, reduction, layout, weighted):
+    """The same for class-index targets: (N, C, d...) logits in any layout (channels_last included),
+    ignored targets, a class weight and its gradient, a random upstream gradient."""
+    inputs = spec.make_inputs((n, c, *spatial), seed=seed, dtype=torch.float64, weighted=weighted)
+    ours, theirs = gradients_against_torch(spec, inputs.args, inputs.options, reduction, seed, layout)
+    torch.testing.assert_close(ours, theirs, rtol=1e-11, atol=1e-14, equal_nan=True)
 
 
 @pytest.mark.parametrize("spec", TORCH_BACKED, ids=lambda s: s.name)

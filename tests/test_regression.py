@@ -610,3 +610,21 @@ def test_second_derivatives_stay_finite_at_large_residuals():
 def test_quantile_loss_of_an_infinite_residual_is_infinite():
     x = torch.tensor([math.inf, -math.inf])
     assert quantile_loss(x, torch.zeros(2), q=0.3, reduction="none").tolist() == [math.inf, math.inf]
+
+
+@pytest.mark.parametrize(
+    "name, parameter, divided", [("huber_loss", "delta", False), ("smooth_l1_loss", "beta", True)]
+)
+@pytest.mark.parametrize("size", [0.5, 2.0])
+def test_second_derivative_at_the_joint_takes_the_quadratic_side_unlike_torch(name, parameter, divided, size):
+    """The documented difference: at |r| = delta (beta) exactly, lossref's second derivative is the
+    quadratic part's (1, or 1 / beta for smooth L1), torch's the linear part's, 0."""
+    curvature = 1.0 / size if divided else 1.0
+    for r, ours_expected, torch_expected in ((size, curvature, 0.0), (-size, curvature, 0.0)):
+        for fn, expected in ((getattr(lossref, name), ours_expected), (getattr(F, name), torch_expected)):
+            x = torch.tensor([r], dtype=torch.float64, requires_grad=True)
+            (g,) = torch.autograd.grad(
+                fn(x, torch.zeros(1, dtype=torch.float64), **{parameter: size}), x, create_graph=True
+            )
+            (h,) = torch.autograd.grad(g.sum(), x)
+            assert h.item() == expected
