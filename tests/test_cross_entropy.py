@@ -7,6 +7,7 @@ import mpmath
 import pytest
 import torch
 import torch.nn.functional as F
+from backward_paths import PATHS, loss_and_gradients
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -153,24 +154,6 @@ def test_ignored_target_costs_nothing_even_where_its_class_logit_is_minus_inf(ig
         assert loss[1].item() == 0.0
         (grad,) = torch.autograd.grad(loss.sum(), x)
         assert grad[1].tolist() == [0.0, 0.0, 0.0]
-
-
-PATHS = ["derived", "weighted", "weight requires grad", "create_graph"]
-
-
-def loss_and_gradients(fn, x, t, path, **options):
-    """The loss and its gradients for x (and weight, when it requires grad) through one backward path:
-    the derived gradient, or autograd of the composite form (weight's gradient, create_graph)."""
-    x = x.clone().requires_grad_(True)
-    weight = None
-    if path != "derived":
-        weight = torch.linspace(0.5, 2.0, x.shape[1], dtype=x.dtype).requires_grad_(
-            path == "weight requires grad"
-        )
-    loss = fn(x, t, weight=weight, **options)
-    wrt = [x, weight] if path == "weight requires grad" else [x]
-    grads = torch.autograd.grad(loss.sum(), wrt, create_graph=path == "create_graph")
-    return loss.detach(), [g.detach() for g in grads], None if weight is None else weight.detach()
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -7,6 +7,7 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from backward_paths import PATHS, loss_and_gradients
 
 import lossref
 from lossref import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
@@ -192,25 +193,13 @@ def test_softmax_focal_single_class_has_no_nan_gradient():
     assert x.grad.tolist() == [[0.0], [0.0], [0.0]]
 
 
-SOFTMAX_PATHS = ["derived", "with alpha", "alpha requires grad", "create_graph"]
-
-
 def softmax_loss_and_gradients(x, t, path, **options):
-    """The softmax focal loss and its gradients for x (and alpha, when it requires grad) through one
-    backward path: the derived gradient, or autograd of the composite form (alpha, create_graph)."""
-    x = x.clone().requires_grad_(True)
-    alpha = None
-    if path != "derived":
-        alpha = torch.linspace(0.2, 0.8, x.shape[1], dtype=x.dtype).requires_grad_(
-            path == "alpha requires grad"
-        )
-    loss = softmax_focal_loss(x, t, alpha, **options)
-    wrt = [x, alpha] if path == "alpha requires grad" else [x]
-    grads = torch.autograd.grad(loss.sum(), wrt, create_graph=path == "create_graph")
-    return loss.detach(), [g.detach() for g in grads]
+    """The softmax focal loss through one backward path, its per-class ``alpha`` as the class weight."""
+    loss, grads, _ = loss_and_gradients(softmax_focal_loss, x, t, path, "alpha", 0.2, 0.8, **options)
+    return loss, grads
 
 
-@pytest.mark.parametrize("path", SOFTMAX_PATHS)
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
 def test_softmax_focal_all_ignored_mean_is_nan_with_gradient_0(path, gamma):
     x, t = (
@@ -223,7 +212,7 @@ def test_softmax_focal_all_ignored_mean_is_nan_with_gradient_0(path, gamma):
         assert torch.equal(grad, torch.zeros_like(grad))
 
 
-@pytest.mark.parametrize("path", SOFTMAX_PATHS)
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
 def test_softmax_focal_ignored_padding_row_of_minus_inf_drops_out(path, reduction, gamma):

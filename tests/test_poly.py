@@ -5,10 +5,12 @@ import itertools
 import math
 import re
 
+import backward_paths
 import mpmath
 import pytest
 import torch
 import torch.nn.functional as F
+from backward_paths import PATHS
 
 import lossref
 from lossref import Poly1CrossEntropyLoss, poly1_cross_entropy
@@ -247,22 +249,9 @@ def test_ignored_target_costs_nothing_even_where_its_class_logit_is_minus_inf():
     assert loss[0].item() == pytest.approx(expected, rel=1e-6, abs=0)
 
 
-PATHS = ["derived", "weighted", "weight requires grad", "create_graph"]
-
-
 def loss_and_gradients(x, t, path, **options):
-    """The loss and its gradients for x (and weight, when it requires grad) through one backward path:
-    the derived gradient, or autograd of the composite form (weight's gradient, create_graph)."""
-    x = x.clone().requires_grad_(True)
-    weight = None
-    if path != "derived":
-        weight = torch.linspace(0.5, 2.0, x.shape[1], dtype=x.dtype).requires_grad_(
-            path == "weight requires grad"
-        )
-    loss = poly1_cross_entropy(x, t, weight=weight, **options)
-    wrt = [x, weight] if path == "weight requires grad" else [x]
-    grads = torch.autograd.grad(loss.sum(), wrt, create_graph=path == "create_graph")
-    return loss.detach(), [g.detach() for g in grads]
+    loss, grads, _ = backward_paths.loss_and_gradients(poly1_cross_entropy, x, t, path, **options)
+    return loss, grads
 
 
 @pytest.mark.parametrize("path", PATHS)
