@@ -79,6 +79,11 @@ classes (:math:`C' = 1` for ``'binary'``); ``'sum'`` their sum; ``'mean'`` their
 :math:`\sum w_c \ell_{nc} / \sum w_c` over the entries, so a loss in :math:`[0, 1]` stays there
 whatever the weights (MONAI and kornia average :math:`w_c \ell_{nc}` over the entries instead).
 As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
+
+**Autograd.** The region losses are plain autograd code over :func:`~lossref._primitives.sigmoid_pair`,
+whose derivative :math:`p q` stays accurate where :math:`p \to 1`; custom Functions that fused the
+statistics measured no faster once they save only their inputs (see :func:`confusion`). The one
+exception is :func:`~lossref.boundary_loss` of sigmoid logits, whose Function measured faster.
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lossref._primitives import sigmoid_pair
 from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
     check_class_weight,
@@ -100,7 +106,7 @@ from lossref._validation import (
     check_reduction,
     check_same_shape,
     check_tensor,
-    has_values,
+    readable,
 )
 
 Mode = Literal["binary", "multiclass", "multilabel"]
@@ -114,7 +120,7 @@ class Region:
     """A region loss's arguments after :func:`prepare`: the target in the canonical layout (N, C', S), C'
     the included classes and S the flattened spatial size, and the input the probabilities are formed
     from when a loss asks for them (:func:`probability`, :func:`probabilities`,
-    :func:`probabilities_and_logs`, or the fused paths of :func:`sigmoid_logits`)."""
+    :func:`probabilities_and_logs`)."""
 
     x: Tensor  #: the input, channels first (N, C, *spatial), every channel (the softmax needs them all)
     t: Tensor  #: (N, C', S) targets in [0, 1], 0 at ignored pixels
@@ -141,20 +147,21 @@ def _check_values(t: Tensor, name: str, ignore_index: Optional[int], hint: str) 
     """Values in [0, 1], or equal to ignore_index. NaN fails. Reads the data (synchronises a GPU).
     Returns whether every value is in [0, 1] (one min/max pass; then no value can be an
     ignore_index outside [0, 1]). A ``meta`` tensor has no values: it passes."""
-    if t.numel() == 0 or not has_values(t):
+    data = readable(t)
+    if data is None or data.numel() == 0:
         return True
-    lo, hi = torch.aminmax(t)
+    lo, hi = torch.aminmax(data)
     if bool((lo >= 0) & (hi <= 1)):  # NaN fails this and goes to the full check
         return True
-    ok = (t >= 0) & (t <= 1)
+    ok = (data >= 0) & (data <= 1)
     if ignore_index is not None:
-        ok |= t == ignore_index
+        ok |= data == ignore_index
     if bool(ok.all()):
         return False
     bad = ~ok
     raise ValueError(
-        f"{name} must hold values in [0, 1]{hint}, but {int(bad.sum())} of {t.numel()} elements do not "
-        f"(e.g. {t[bad][0].item()!r})"
+        f"{name} must hold values in [0, 1]{hint}, but {int(bad.sum())} of {data.numel()} elements do not "
+        f"(e.g. {data[bad][0].item()!r})"
     )
 
 
@@ -193,24 +200,6 @@ def _channels_first(input: Tensor, mode: str) -> Tensor:
     return input
 
 
-class _SigmoidPair(torch.autograd.Function):
-    """sigmoid(x) and sigmoid(-x), with the derivative p q of both formed from the pair: autograd of
-    sigmoid(-x) alone forms it as q (1 - q), which is 0 in float32 wherever q rounds to 1 (the
-    gradient of a false negative with x = -37 would be lost). Differentiable twice (p, q are saved
-    outputs)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> tuple[Tensor, Tensor]:
-        p, q = torch.sigmoid(x), torch.sigmoid(-x)
-        ctx.save_for_backward(p, q)
-        return p, q
-
-    @staticmethod
-    def backward(ctx, grad_p: Tensor, grad_q: Tensor) -> Tensor:
-        p, q = ctx.saved_tensors
-        return (grad_p - grad_q) * p * q
-
-
 def _safe_log(p: Tensor) -> Tensor:
     """max(log p, -100) with a finite gradient everywhere (0 where clamped, p = 0 included)."""
     floor = torch.tensor(LOG_FLOOR, dtype=p.dtype).exp().item()
@@ -226,7 +215,7 @@ def _log1m_softmax(log_p: Tensor) -> Tensor:
     # a finite fill instead of -inf keeps C = 1 free of NaN gradients (log(1 - p) is then ~ -3e38)
     others = log_p.scatter(1, top, torch.finfo(log_p.dtype).min)
     lse = torch.logsumexp(others, 1, keepdim=True)
-    is_top = torch.zeros_like(p, dtype=torch.bool).scatter_(1, top, True)
+    is_top = torch.zeros_like(p, dtype=torch.bool).scatter(1, top, True)
     use_lse = is_top & (p >= 0.5)
     return torch.where(use_lse, lse.expand_as(p), torch.log1p(-torch.where(use_lse, 0.0, p)))
 
@@ -269,36 +258,39 @@ def _check_hard(target: Tensor, loss: str) -> None:
     """0/1 values (or ignore_index) in a floating target already checked by :func:`_check_values`,
     for the losses of sets (Lovász, distance maps)."""
     # values are in [0, 1] or ignore_index (an integer) by now: hard exactly when integral
-    if not has_values(target) or torch.equal(target.round(), target):
+    data = readable(target)
+    if data is None or torch.equal(data.round(), data):
         return
-    soft = (target > 0) & (target < 1)
+    soft = (data > 0) & (data < 1)
     if bool(soft.any()):
         raise ValueError(
             f"target of {loss} must hold 0/1 values (or ignore_index), got a soft label "
-            f"{target[soft][0].item()!r}; {int(soft.sum())} of {target.numel()} elements are soft"
+            f"{data[soft][0].item()!r}; {int(soft.sum())} of {data.numel()} elements are soft"
         )
 
 
 def _any_ignored_index(target: Tensor, c: int, ignore_index: int) -> bool:
     """Whether a class-index target holds ``ignore_index``, from one min or max where it lies outside
     [0, C) (the target is checked: every other value is in [0, C)); a ``meta`` target holds none."""
-    if target.numel() == 0 or not has_values(target):
+    data = readable(target)
+    if data is None or data.numel() == 0:
         return False
     if 0 <= ignore_index < c:  # a class index: its pixels are left out
-        return bool((target == ignore_index).any())
-    return bool(target.min() < 0) if ignore_index < 0 else bool(target.max() >= c)
+        return bool((data == ignore_index).any())
+    return bool(data.min() < 0) if ignore_index < 0 else bool(data.max() >= c)
 
 
 def _one_hot_target(target: Tensor, x: Tensor, ignore_index: int) -> tuple[Tensor, Optional[Tensor]]:
     """Class indices (N, *spatial) as one-hot (N, C, *spatial) in the dtype of the input ``x``
     (channels first), and the valid mask (N, 1, *spatial), None if no pixel is ignored."""
-    if not _any_ignored_index(target, x.shape[1], ignore_index):
-        t = torch.zeros(x.shape, dtype=x.dtype, device=x.device)
-        return t.scatter_(1, target.long().unsqueeze(1), 1.0), None
-    keep = target != ignore_index
-    valid = keep.unsqueeze(1).to(x.dtype)
-    one_hot = F.one_hot(torch.where(keep, target, 0).long(), x.shape[1]).movedim(-1, 1).to(x.dtype)
-    return one_hot * valid, valid  # an ignored pixel is no class's
+    index, valid = target, None
+    if _any_ignored_index(target, x.shape[1], ignore_index):
+        keep = target != ignore_index
+        index, valid = torch.where(keep, target, 0), keep.unsqueeze(1).to(x.dtype)
+    # scatter out of place: under vmap the zeros are one sample's and the index a batch (F.one_hot
+    # reads the index's range, which vmap refuses)
+    one_hot = torch.zeros(x.shape, dtype=x.dtype, device=x.device).scatter(1, index.long().unsqueeze(1), 1.0)
+    return (one_hot if valid is None else one_hot * valid), valid  # an ignored pixel is no class's
 
 
 def _label_target(
@@ -308,7 +300,8 @@ def _label_target(
     pixel is ignored). ``in_unit``: every value is known to lie in [0, 1]."""
     t = _channels_first(target, mode)
     # values all in [0, 1] rule out an ignore_index outside it without another pass over the target
-    if not has_values(t) or (in_unit and not 0 <= ignore_index <= 1) or not bool((t == ignore_index).any()):
+    data = readable(t)
+    if data is None or (in_unit and not 0 <= ignore_index <= 1) or not bool((data == ignore_index).any()):
         return t, None
     keep = t != ignore_index
     return torch.where(keep, t, 0.0), keep.to(t.dtype)
@@ -375,7 +368,7 @@ def probability(region: Region) -> Tensor:
     if region.mode == "multiclass":
         return _counted(torch.softmax(region.x, 1), region)
     # the pair's derivative p q keeps its precision where p -> 1 (sigmoid's own p (1 - p) does not)
-    return _counted(_SigmoidPair.apply(region.x)[0], region)
+    return _counted(sigmoid_pair(region.x)[0], region)
 
 
 def probabilities(region: Region) -> tuple[Tensor, Tensor]:
@@ -386,7 +379,7 @@ def probabilities(region: Region) -> tuple[Tensor, Tensor]:
     elif region.mode == "multiclass":
         p, q = torch.softmax(x, 1), _log1m_softmax(torch.log_softmax(x, 1)).exp()
     else:
-        p, q = _SigmoidPair.apply(x)
+        p, q = sigmoid_pair(x)
     return _counted(p, region), _counted(q, region)
 
 
@@ -403,90 +396,31 @@ def probabilities_and_logs(region: Region) -> tuple[Tensor, Tensor, Tensor, Tens
         log_q = _log1m_softmax(log_p)
         p, q = log_p.exp(), log_q.exp()
     else:
-        p, q = _SigmoidPair.apply(x)
+        p, q = sigmoid_pair(x)
         log_p, log_q = F.logsigmoid(x), F.logsigmoid(-x)
     canonical_logs = _canonical(log_p, region.classes), _canonical(log_q, region.classes)
     return _counted(p, region), _counted(q, region), *canonical_logs
 
 
-def sigmoid_logits(region: Region) -> Optional[Tensor]:
-    """The canonical logits (N, C', S) when p = sigmoid(logits) and no pixel is ignored, for the fused
-    Functions (:class:`_SigmoidConfusion`, the boundary loss's); else None."""
-    if region.from_logits and region.mode != "multiclass" and region.valid is None:
-        return _canonical(region.x, region.classes)
-    return None
-
-
-class _SigmoidConfusion(torch.autograd.Function):
-    """TP, FP, FN of p = sigmoid(x) against t (no pixel ignored), each (N, C'), for logits x (N, C', S);
-    with ``with_ce`` also the cross-entropy sums POS = sum t (-log p) and NEG = sum (1 - t)(-log(1 - p)).
-
-    The forward forms p and q = sigmoid(-x) in one buffer (and -log p = softplus(-x),
-    -log q = softplus(x) in another) and all the sums per row as one small matrix product against
-    [t, 1 - t]: every sum is of non-negative terms. The backward is the derivative
-
-        p q (dFP + (dTP - dFP - dFN) t) + dNEG (1 - t) p - dPOS t q,
-
-    instead of autograd's chain through the products. With create_graph it is that formula in
-    differentiable torch code."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, t: Tensor, with_ce: bool) -> tuple[Tensor, ...]:
-        rows = 4 if with_ce else 2
-        buf = torch.empty(*x.shape[:-1], rows, x.shape[-1], dtype=x.dtype, device=x.device)
-        p, q = buf[..., 0, :], buf[..., 1, :]
-        torch.neg(x, out=q)
-        if with_ce:
-            torch.ops.aten.softplus.out(q, 1, 20, out=buf[..., 2, :])  # -log p
-            torch.ops.aten.softplus.out(x, 1, 20, out=buf[..., 3, :])  # -log q
-        q.sigmoid_()
-        torch.sigmoid(x, out=p)
-        tu = torch.empty(*x.shape[:-1], 2, x.shape[-1], dtype=x.dtype, device=x.device)
-        tu[..., 0, :].copy_(t)
-        torch.sub(1, t, out=tu[..., 1, :])
-        stats = torch.matmul(buf, tu.transpose(-1, -2))  # rows p, q, -log p, -log q; columns t, 1 - t
-        ctx.with_ce = with_ce
-        ctx.save_for_backward(x, t, buf[..., :2, :])
-        tp_fp_fn = stats[..., 0, 0], stats[..., 0, 1], stats[..., 1, 0]
-        return (*tp_fp_fn, stats[..., 2, 0], stats[..., 3, 1]) if with_ce else tp_fp_fn
-
-    @staticmethod
-    def backward(
-        ctx, d_tp: Tensor, d_fp: Tensor, d_fn: Tensor, *d_ce: Tensor
-    ) -> tuple[Optional[Tensor], None, None]:
-        x, t, pq = ctx.saved_tensors
-        a, b = d_fp.unsqueeze(-1), (d_tp - d_fp - d_fn).unsqueeze(-1)
-        if torch.is_grad_enabled():  # create_graph: the same derivative, differentiable
-            p, q = _SigmoidPair.apply(x)
-            grad = (a + b * t) * p * q
-            if ctx.with_ce:
-                grad = grad + d_ce[1].unsqueeze(-1) * (1 - t) * p - d_ce[0].unsqueeze(-1) * t * q
-            return grad, None, None
-        p, q = pq[..., 0, :], pq[..., 1, :]
-        grad = torch.addcmul(a, t, b).mul_(p).mul_(q)
-        if ctx.with_ce:
-            d_pos, d_neg = d_ce[0].unsqueeze(-1), d_ce[1].unsqueeze(-1)
-            grad.addcmul_(torch.rsub(t, 1).mul_(d_neg), p).addcmul_(t * d_pos, q, value=-1)
-        return grad, None, None
-
-
 def confusion(region: Region, per_image: bool, with_ce: bool = False) -> tuple[Tensor, ...]:
     """TP, FP, FN per (image, class), or per class summed over the batch; with ``with_ce`` also
     POS = sum t (-log p) and NEG = sum (1 - t)(-log(1 - p)) over the counted pixels. Non-negative
-    terms only."""
-    t, logits = region.t, sigmoid_logits(region)
-    if logits is not None and not t.requires_grad:  # one fused pass, same sums
-        stats = _SigmoidConfusion.apply(logits, t, with_ce)
-    elif with_ce:
+    terms only.
+
+    Plain autograd: a custom Function that fused the sums and formed the derivative in its forward pass
+    was 1.5 to 1.8 times faster, but one that saves only its inputs (as torch.func and second
+    derivatives need) measured no faster than these sums.
+    """
+    t = region.t
+    u = 1 - t if region.valid is None else (1 - t) * region.valid  # 0 at ignored pixels, as t is
+    if with_ce:
         p, q, log_p, log_q = probabilities_and_logs(region)
-        stats = ((p * t).sum(-1), (p * (1 - t)).sum(-1), (q * t).sum(-1))
-        # ignored pixels have t = 0, and are left out of NEG by valid
-        u = 1 - t if region.valid is None else (1 - t) * region.valid
-        stats += (-(t * log_p).sum(-1), -(u * log_q).sum(-1))
     else:
         p, q = probabilities(region)
-        stats = ((p * t).sum(-1), (p * (1 - t)).sum(-1), (q * t).sum(-1))
-    return tuple(v.sum(0) for v in stats) if not per_image else tuple(stats)
+    sums: tuple[Tensor, ...] = (p * t).sum(-1), (p * u).sum(-1), (q * t).sum(-1)
+    if with_ce:
+        sums += (-(t * log_p).sum(-1), -(u * log_q).sum(-1))
+    return tuple(v.sum(0) for v in sums) if not per_image else sums
 
 
 def pixel_count(region: Region, per_image: bool) -> Tensor:

@@ -110,23 +110,33 @@ def check_broadcasts_to(t: Tensor, name: str, shape: torch.Size, hint: str = "")
         )
 
 
-def has_values(t: Tensor) -> bool:
-    """Whether ``t`` holds values a check can read: a tensor on the ``meta`` device (shape inference,
-    the tracing of ``torch.compile``) has a shape and a dtype but no data, so value checks pass it."""
-    return t.device.type != "meta"
+def readable(t: Tensor) -> Optional[Tensor]:
+    """The data a value check reads: ``t`` itself; under ``torch.func`` transforms the tensor they
+    wrap (``vmap`` cannot branch on a value per sample, so the check reads the whole batch at once);
+    ``None`` on the ``meta`` device (shape inference, the tracing of ``torch.compile``), which has a
+    shape and a dtype but no data, so value checks pass it."""
+    if t.device.type == "meta":
+        return None
+    if torch.compiler.is_compiling():  # the tracer sees no torch.func wrappers, and cannot trace these
+        return t.detach()
+    while torch._C._functorch.is_functorch_wrapped_tensor(t):
+        t = torch._C._functorch.get_unwrapped(t)
+    with torch._C._DisableFuncTorch():  # a detach under torch.func.grad would wrap the data again
+        return t.detach()
 
 
 def check_unit_interval(t: Tensor, name: str) -> None:
     """All elements in [0, 1]. NaN fails the check. Data-dependent: synchronises a GPU stream."""
-    if t.numel() == 0 or not has_values(t):
+    data = readable(t)
+    if data is None or data.numel() == 0:
         return
-    low, high = torch.aminmax(t.detach())  # one pass; NaN propagates into both
+    low, high = torch.aminmax(data)  # one pass; NaN propagates into both
     if bool((low >= 0) & (high <= 1)):
         return
-    bad = ~((t >= 0) & (t <= 1))
-    first = t[bad][0].item()
+    bad = ~((data >= 0) & (data <= 1))
+    first = data[bad][0].item()
     raise ValueError(
-        f"{name} must hold values in [0, 1], but {int(bad.sum())} of {t.numel()} elements do not "
+        f"{name} must hold values in [0, 1], but {int(bad.sum())} of {data.numel()} elements do not "
         f"(e.g. {first!r})"
     )
 
@@ -175,13 +185,14 @@ def check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_i
         )
     if target.device != input.device:
         raise ValueError(f"target is on device {target.device} but input is on {input.device}")
-    if not has_values(target):
+    data = readable(target)
+    if data is None:
         return
-    bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
+    bad = ((data < 0) | (data >= num_classes)) & (data != ignore_index)
     if bool(bad.any()):  # data-dependent: synchronises a GPU stream, as torch's own check does
         raise ValueError(
-            f"target holds class index {int(target[bad][0])}, outside [0, {num_classes}) and not "
-            f"ignore_index ({ignore_index}); {int(bad.sum())} of {target.numel()} targets are out of range"
+            f"target holds class index {int(data[bad][0])}, outside [0, {num_classes}) and not "
+            f"ignore_index ({ignore_index}); {int(bad.sum())} of {data.numel()} targets are out of range"
         )
 
 

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from lossref._autocast import float32_under_autocast, refused_under_autocast
 from lossref._loss import _WeightedLoss
+from lossref._primitives import sigmoid_pair
 from lossref._reduction import reduce, reduce_backward
 from lossref._validation import (
     check_floating,
@@ -36,27 +37,34 @@ GRAD_EPS = float(torch.tensor(1e-12, dtype=torch.float32))
 
 def _clamped_logs(p: Tensor) -> tuple[Tensor, Tensor]:
     """``max(log p, -100)`` and ``max(log(1 - p), -100)``, as torch computes them."""
-    return torch.log(p).clamp_min_(LOG_FLOOR), torch.neg(p).log1p_().clamp_min_(LOG_FLOOR)
+    return torch.log(p).clamp_min(LOG_FLOOR), torch.log1p(-p).clamp_min(LOG_FLOOR)
 
 
 class _BCE(torch.autograd.Function):
-    r"""Elementwise BCE of probabilities, reduced, with torch's backward.
+    r"""Elementwise BCE of probabilities, reduced, with torch's backward: a custom Function because that
+    backward is not the derivative of the loss it returns, so autograd cannot produce it.
 
-    The backward is torch's, :math:`w (p - y) / \max(p (1 - p), 10^{-12})`, not the derivative of the
-    clamped loss (which is 0 where the clamp acts): it keeps pulling a confidently wrong prediction
-    towards the target.
+    The gradient with respect to :math:`p` is :math:`w (p - y) / \max(p (1 - p), 10^{-12})`, not the
+    derivative of the clamped loss (which is 0 where the clamp acts): it keeps pulling a confidently
+    wrong prediction towards the target. The gradients with respect to ``target`` and ``weight`` are
+    the derivatives of the clamped loss. The backward is differentiable torch code on the inputs.
     """
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, p: Tensor, y: Tensor, w: Optional[Tensor], reduction: str) -> Tensor:
-        log_p, neg_loss = _clamped_logs(p)
+    def forward(p: Tensor, y: Tensor, w: Optional[Tensor], reduction: str) -> Tensor:
+        log_p, log_1mp = _clamped_logs(p)
         # y log p + (1 - y) log(1 - p) as one lerp: torch's lerp is exact at y = 0 and y = 1
-        neg_loss.lerp_(log_p, y)
+        neg_loss = torch.lerp(log_1mp, log_p, y)
         if w is not None:
-            neg_loss.mul_(w)
+            neg_loss = neg_loss * w
+        return -reduce(neg_loss, reduction)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        p, y, w, ctx.reduction = inputs
         ctx.save_for_backward(p, y, w)
-        ctx.reduction = reduction
-        return reduce(neg_loss, reduction).neg_()
 
     @staticmethod
     def backward(ctx, g: Tensor):
@@ -65,13 +73,13 @@ class _BCE(torch.autograd.Function):
         gw = g if w is None else g * w
         grad_p = grad_y = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_p = (p - y).div_(torch.rsub(p, 1).mul_(p).clamp_min_(GRAD_EPS)).mul_(gw)
+            grad_p = (p - y) / (p * (1 - p)).clamp_min(GRAD_EPS) * gw
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             log_p, log_1mp = _clamped_logs(p)
             if ctx.needs_input_grad[1]:
-                grad_y = (log_1mp - log_p).mul_(gw)
+                grad_y = (log_1mp - log_p) * gw
             if ctx.needs_input_grad[2]:
-                grad_w = (g * torch.lerp(log_1mp, log_p, y).neg_()).sum_to_size(w.shape)
+                grad_w = (-g * torch.lerp(log_1mp, log_p, y)).sum_to_size(w.shape)
         return grad_p, grad_y, grad_w, None
 
 
@@ -233,68 +241,64 @@ def binary_cross_entropy_with_logits(
 
 
 class _BCEWithLogits(torch.autograd.Function):
-    r"""Elementwise BCE of logits with the derived gradient as its backward.
+    r"""Elementwise BCE of logits, reduced: a custom Function because its forward (the value only, in
+    place where it can) and backward measured 1.3 to 1.4 times faster than autograd of the softplus form
+    :math:`w [(1 - y) \operatorname{softplus}(x) + c y \operatorname{softplus}(-x)]` (1M and 4M float32
+    elements, reduction ``'mean'``, 2 threads; about as fast as it with ``pos_weight``).
 
-    With :math:`h = (1 + \operatorname{sign}(x)) / 2`, :math:`s = \sigma(-|x|) \le \tfrac12`,
-    :math:`l = \operatorname{softplus}(-|x|) = -\log(1 - s)`, :math:`k = 1 - y + c y` and
-    :math:`a = h (1 - y) - (1 - h) c y`:
+    With :math:`h = (1 + \operatorname{sign}(x)) / 2`, :math:`l = \operatorname{softplus}(-|x|)`,
+    :math:`k = 1 - y + c y` and :math:`a = h (1 - y) - (1 - h) c y`, the value is
 
     .. math::
-        \ell = w (a x + k l), \qquad
-        \partial \ell / \partial x = w (a - \operatorname{sign}(x)\, k s).
+        \ell = w (a x + k l),
 
-    :math:`a x \ge 0` and :math:`k l > 0`, so the value is a sum of non-negative terms, and the gradient
-    is :math:`(1 - y) - k s` or :math:`-c y + k s` with :math:`s \le \tfrac12`: nothing cancels for
-    hard targets. The local derivative is formed in the forward pass while ``|x|`` is at hand, and
-    the reduction is part of the function, so the backward is one multiplication by a scalar.
+    a sum of non-negative terms (:math:`a x \ge 0`, :math:`k l > 0`), so nothing cancels. The backward
+    is differentiable torch code on the inputs: the gradient
+    :math:`w [(1 - y) \sigma(x) - c y \sigma(-x)]` as one ``lerp`` of the accurate sigmoid pair (exact
+    at :math:`y \in \{0, 1\}`, so a confident correct prediction keeps its tiny gradient), and the
+    derived gradients of ``target``, ``weight`` and ``pos_weight``.
     """
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(
-        ctx, x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor], reduction: str
-    ) -> Tensor:
-        # Every temporary is a full-size tensor, so each op below works in place where it can.
-        s = x.abs().neg_().sigmoid_()  # sigma(-|x|) <= 1/2
-        neg_loss = torch.neg(s).log1p_()  # -l = log1p(-s), accurate for s <= 1/2; negated at the end
-        sign = torch.sign(x)  # 0 at x = 0, where h = 1/2 keeps value and gradient right
-        ks = s.mul_(sign)  # sign(x) s
-        if c is None:
-            a_scale = 0.5  # a is kept doubled, 2a = 1 + sign(x) - 2y: exact, and one pass fewer
-            a = sign.add_(1).sub_(y, alpha=2)
+    def forward(x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor], reduction: str) -> Tensor:
+        # Each temporary is full size, so ops work in place where the tensor written already depends
+        # on every operand (under vmap an unbatched tensor cannot take a batched operand in place).
+        neg_l = x.abs().neg_().sigmoid_().neg_().log1p_()  # -l = log1p(-sigma(-|x|)), sigma(-|x|) <= 1/2
+        h = torch.sign(x).add_(1).mul_(0.5)  # sign is 0 at x = 0, where h = 1/2 keeps the value right
+        if c is None:  # k = 1 and a = h - y
+            neg_loss = torch.sub(y, h).mul_(x).add_(neg_l)
         else:
-            a_scale = 1.0
-            k = torch.rsub(y, 1).addcmul_(c, y)  # 1 - y + c y, a sum of non-negative terms
-            a = torch.lerp(torch.mul(c, y).neg_(), torch.rsub(y, 1), sign.add_(1).mul_(0.5))  # -c y or 1 - y
-            neg_loss.mul_(k)
-            ks.mul_(k)
-        neg_loss.addcmul_(a, x, value=-a_scale)
-        # stored divided by a_scale, which the backward multiplies back in with the incoming gradient
-        derivative = a.sub_(ks, alpha=1 / a_scale) if ctx.needs_input_grad[0] else None
-        ctx.save_for_backward(x, y, w, c, derivative)
-        ctx.reduction, ctx.a_scale = reduction, a_scale
+            not_y, c_y = 1 - y, c * y
+            a = torch.lerp(-c_y, not_y, h)  # 1 - y or -c y
+            neg_loss = (neg_l * (not_y + c_y)).sub_(a.mul_(x))
         if w is not None:
-            neg_loss.mul_(w)
-        return reduce(neg_loss, reduction).neg_()
+            neg_loss = neg_loss * w
+        return -reduce(neg_loss, reduction)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, y, w, c, ctx.reduction = inputs
+        ctx.save_for_backward(x, y, w, c)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, y, w, c, derivative = ctx.saved_tensors
+        x, y, w, c = ctx.saved_tensors
         g = reduce_backward(g, ctx.reduction, x.numel())  # 0-dim unless reduction='none'
         gw = g if w is None else g * w
         grad_x = grad_y = grad_w = grad_c = None
         if ctx.needs_input_grad[0]:
-            if torch.is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
-                grad_x = ((1 - y) * torch.sigmoid(x) - (y if c is None else c * y) * torch.sigmoid(-x)) * gw
-            else:
-                grad_x = derivative * (gw * ctx.a_scale)
-        if any(ctx.needs_input_grad[1:]):
-            sp_pos = F.logsigmoid(-x).neg_()  # softplus(x)
-            sp_neg = F.logsigmoid(x).neg_()  # softplus(-x)
+            p, q = sigmoid_pair(x)
+            grad_x = torch.lerp(p, -q if c is None else -(c * q), y) * gw  # (1 - y) p - c y q
+        if any(ctx.needs_input_grad[1:4]):
+            sp_pos = -F.logsigmoid(-x)  # softplus(x)
+            sp_neg = -F.logsigmoid(x)  # softplus(-x)
+            c_sp_neg = sp_neg if c is None else c * sp_neg
             if ctx.needs_input_grad[1]:
-                grad_y = gw * (sp_neg - sp_pos if c is None else c * sp_neg - sp_pos)
+                grad_y = gw * (c_sp_neg - sp_pos)
             if ctx.needs_input_grad[2]:
-                unweighted = y * sp_neg * (1 if c is None else c) + (1 - y) * sp_pos
-                grad_w = (g * unweighted).sum_to_size(w.shape)
+                grad_w = (g * torch.lerp(sp_pos, c_sp_neg, y)).sum_to_size(w.shape)
             if ctx.needs_input_grad[3]:
                 grad_c = (gw * y * sp_neg).sum_to_size(c.shape)
         return grad_x, grad_y, grad_w, grad_c, None

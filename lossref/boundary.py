@@ -34,11 +34,11 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
+from lossref._primitives import sigmoid_pair
 from lossref._region import (
     Mode,
     Region,
     _RegionLoss,
-    _SigmoidPair,
     canonical_input,
     check_common,
     check_mode,
@@ -46,12 +46,12 @@ from lossref._region import (
     pixel_count,
     pixel_mean,
     prepare,
+    probabilities,
     probability,
     ratio,
     reduce_region,
-    sigmoid_logits,
 )
-from lossref._validation import check_index_target, check_same_shape, check_tensor, has_values
+from lossref._validation import check_index_target, check_same_shape, check_tensor, readable
 
 __all__ = ["signed_distance_map", "boundary_loss", "hausdorff_dt_loss", "BoundaryLoss", "HausdorffDTLoss"]
 
@@ -84,10 +84,28 @@ def _signed_maps(masks: Any) -> Any:
     return out
 
 
-def _maps_like(masks: Tensor, dtype: torch.dtype) -> Tensor:
-    if not has_values(masks):  # a meta tensor: only the map's shape and dtype exist
+_TARGET_HINT = "compute the target's map outside vmap with signed_distance_map and pass distance_map="
+_PREDICTION_HINT = (
+    "hausdorff_dt_loss computes the prediction's map at every call, so it cannot run under vmap: loop over "
+    "the samples for per-sample gradients"
+)
+
+
+def _maps_like(masks: Tensor, dtype: torch.dtype, hint: str) -> Tensor:
+    """The signed distance maps of boolean masks (N, C, *spatial), computed by scipy: constants, also
+    under torch.func.grad; under torch.func.vmap, which hides the batch scipy needs, a ValueError (with
+    ``hint``)."""
+    data = readable(masks)
+    if data is None:  # a meta tensor: only the map's shape and dtype exist
         return torch.empty(masks.shape, dtype=dtype, device=masks.device)
-    return torch.from_numpy(_signed_maps(masks.detach().cpu().numpy())).to(device=masks.device, dtype=dtype)
+    if data.shape != masks.shape:
+        raise ValueError(
+            f"a distance map cannot be computed per sample under torch.func.vmap (scipy reads the whole "
+            f"batch); {hint}"
+        )
+    with torch._C._DisableFuncTorch():  # numpy() dispatches an op, which torch.func.grad would wrap
+        array = data.cpu().numpy()
+    return torch.from_numpy(_signed_maps(array)).to(device=masks.device, dtype=dtype)
 
 
 def signed_distance_map(
@@ -133,28 +151,32 @@ def signed_distance_map(
     if mode == "multiclass":
         if num_classes is None:
             raise ValueError("signed_distance_map of class indices (mode='multiclass') needs num_classes")
-        shape = (target.shape[0], num_classes, *target.shape[1:]) if target.dim() else (num_classes,)
+        if target.dim() < 1:
+            raise ValueError("target for mode='multiclass' needs a batch dimension, got shape ()")
+        shape = (target.shape[0], num_classes, *target.shape[1:])
         fake_input = torch.empty(shape, device=target.device)
         check_index_target(target, fake_input, num_classes, ignore_index)
-        masks = torch.nn.functional.one_hot(
-            torch.where(target == ignore_index, 0, target).long(), num_classes
-        )
-        masks = masks.movedim(-1, 1).bool() & (target != ignore_index).unsqueeze(1)
-        return _maps_like(masks, dtype or torch.get_default_dtype())
+        # compared with each class index, not F.one_hot, which reads the range (vmap would refuse it
+        # before the clear error of _maps_like)
+        classes = torch.arange(num_classes, device=target.device).view(-1, *[1] * (target.dim() - 1))
+        masks = (target.unsqueeze(1) == classes) & (target != ignore_index).unsqueeze(1)
+        return _maps_like(masks, dtype or torch.get_default_dtype(), _TARGET_HINT)
     if not target.is_floating_point():
         raise TypeError(f"target must have a floating-point dtype for mode={mode!r}, got {target.dtype}")
-    valid = (target == 0) | (target == 1) | (target == ignore_index)
-    if has_values(target) and not bool(valid.all()):
-        raise ValueError(
-            "target must hold 0/1 values (or ignore_index) for a distance map, got "
-            f"{target[~valid][0].item()!r}; {int((~valid).sum())} of {target.numel()} elements are not 0 or 1"
-        )
+    data = readable(target)
+    if data is not None:
+        valid = (data == 0) | (data == 1) | (data == ignore_index)
+        if not bool(valid.all()):
+            raise ValueError(
+                "target must hold 0/1 values (or ignore_index) for a distance map, got "
+                f"{data[~valid][0].item()!r}; {int((~valid).sum())} of {data.numel()} elements are not 0 or 1"
+            )
     if target.dim() < (1 if mode == "binary" else 2):
         raise ValueError(f"target for mode={mode!r} needs a batch dimension, got shape {tuple(target.shape)}")
     masks = target == 1
     if mode == "binary" and not (masks.dim() >= 3 and masks.shape[1] == 1):
-        return _maps_like(masks.unsqueeze(1), dtype or target.dtype).squeeze(1)
-    return _maps_like(masks, dtype or target.dtype)
+        return _maps_like(masks.unsqueeze(1), dtype or target.dtype, _TARGET_HINT).squeeze(1)
+    return _maps_like(masks, dtype or target.dtype, _TARGET_HINT)
 
 
 def _target_map(
@@ -185,28 +207,37 @@ def _target_map(
 
 
 class _SigmoidBoundary(torch.autograd.Function):
-    """Per row of (N, C', S): the sum of phi (p - t) for p = sigmoid(x) and 0/1 targets t, no pixel
-    ignored. p - t is formed as p where t = 0 and as -sigmoid(-x) where t = 1, so every term, which
-    is >= 0, keeps its relative precision (p - 1 would round a confident pixel's term to 0). The
-    backward is the derivative phi p q, formed in the forward pass; with create_graph it is that
-    formula in differentiable torch code."""
+    r"""Per row of (N, C', S): the sum of :math:`\phi (p - t)` for :math:`p = \sigma(x)` and 0/1 targets
+    :math:`t`. A custom Function because it measured 1.2 to 1.4 times faster than autograd of the same
+    terms (:func:`boundary_loss` forward and backward with a precomputed map, float32 (8, 1 or 4, 256, 256),
+    2 threads).
+
+    :math:`p - t` is formed as :math:`p` where :math:`t = 0` and :math:`-\sigma(-x)` where :math:`t = 1`
+    (one ``lerp``, exact at both), so every term, which is :math:`\ge 0`, keeps its relative precision
+    (:math:`p - 1` would round a confident pixel's term to 0). The backward is differentiable torch code
+    on the inputs: :math:`\phi p q` for :math:`x` (from :func:`~lossref._primitives.sigmoid_pair`, accurate
+    where :math:`p \to 1`), :math:`-\phi (p + q)` for :math:`t` and :math:`p - t` for :math:`\phi`.
+    """
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: Tensor, t: Tensor, phi: Tensor) -> Tensor:
-        q = torch.neg(x).sigmoid_()
-        p = torch.sigmoid(x)
-        derivative = torch.mul(p, q).mul_(phi)
-        terms = p.lerp_(q.neg_(), t).mul_(phi)  # lerp is exact at t = 0 and t = 1
-        ctx.save_for_backward(x, t, phi, derivative)
-        return terms.sum(-1)
+    def forward(x: Tensor, t: Tensor, phi: Tensor) -> Tensor:
+        return torch.linalg.vecdot(torch.lerp(torch.sigmoid(x), -torch.sigmoid(-x), t), phi)
 
     @staticmethod
-    def backward(ctx, g: Tensor) -> tuple[Optional[Tensor], None, None]:
-        x, t, phi, derivative = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph: differentiable
-            p, q = _SigmoidPair.apply(x)
-            return g.unsqueeze(-1) * phi * p * q, None, None
-        return derivative * g.unsqueeze(-1), None, None
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
+        x, t, phi = ctx.saved_tensors
+        p, q = sigmoid_pair(x)
+        g = g.unsqueeze(-1)
+        grad_x = g * phi * (p * q) if ctx.needs_input_grad[0] else None
+        grad_t = -(g * phi) * (p + q) if ctx.needs_input_grad[1] else None
+        grad_phi = g * torch.lerp(p, -q, t) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_t, grad_phi
 
 
 @float32_under_autocast
@@ -235,6 +266,12 @@ def boundary_loss(
     down in proportion to its distance, a missed pixel inside is pushed up. Each term is
     :math:`\ge 0`, and the loss is 0 exactly when :math:`p = t`. The paper adds it to a regional
     loss (:func:`~lossref.dice_loss`) with a weight that grows during training.
+
+    Each term is formed as :math:`\phi p` where :math:`t = 0` and :math:`-\phi (1 - p)` where
+    :math:`t = 1`, with :math:`1 - p = \sigma(-x)` from logits, so a confident pixel keeps its small
+    term and gradient. From sigmoid logits (``'binary'``, ``'multilabel'``) the sums are a custom
+    ``autograd.Function``, which measured 1.2 to 1.4 times faster than autograd of the same terms; from
+    a softmax or probabilities they are plain autograd.
 
     Args:
         input: logits (or probabilities with ``from_logits=False``), as in :func:`~lossref.dice_loss`.
@@ -271,12 +308,13 @@ def boundary_loss(
         hard_target="boundary_loss",
     )
     phi = _target_map(input, target, mode, ignore_index, distance_map, region)
-    logits = sigmoid_logits(region)
-    if logits is not None and not (region.t.requires_grad or phi.requires_grad):  # fused
-        total = _SigmoidBoundary.apply(logits, region.t, phi)
+    if from_logits and mode != "multiclass":  # a sigmoid per channel
+        phi = phi if region.valid is None else phi * region.valid  # ignored pixels: t = 0, and phi = 0
+        total = _SigmoidBoundary.apply(canonical_input(input, mode, region), region.t, phi)
         loss = ratio(total if per_image else total.sum(0), pixel_count(region, per_image))
-    else:
-        loss = pixel_mean(phi * (probability(region) - region.t), region, per_image)
+    else:  # a softmax, or probabilities: the same terms under autograd
+        p, q = probabilities(region)
+        loss = pixel_mean(phi * torch.lerp(p, -q, region.t), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 
 
@@ -308,6 +346,9 @@ def hausdorff_dt_loss(
     most. On masks with foreground and background both this is MONAI's ``HausdorffDTLoss`` (with
     ``include_background=True``); for an empty target or prediction :math:`d = D` (see
     :mod:`lossref.boundary`) where MONAI uses 0.
+
+    Plain autograd (:math:`d_P` is a constant to it): ``torch.func.grad`` and ``jacrev`` work, but
+    ``torch.func.vmap`` raises a ValueError, since scipy needs the whole batch to compute :math:`d_P`.
 
     Args:
         alpha: the exponent :math:`\alpha > 0` of the distances. Default: ``2.0`` (the paper's).
@@ -342,7 +383,7 @@ def hausdorff_dt_loss(
     d_target = _target_map(input, target, mode, ignore_index, distance_map, region).abs()
     p = probability(region)
     predicted = (p.detach() > 0.5).reshape(*p.shape[:2], *region.spatial)
-    d_pred = _maps_like(predicted, input.dtype).abs().reshape(p.shape)
+    d_pred = _maps_like(predicted, input.dtype, _PREDICTION_HINT).abs().reshape(p.shape)
     loss = pixel_mean((p - region.t) ** 2 * (d_pred**alpha + d_target**alpha), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 

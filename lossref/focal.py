@@ -1,11 +1,13 @@
 r"""Focal losses (Lin et al. 2017): cross-entropy scaled by :math:`(1 - p_t)^\gamma`.
 
-:math:`1 - p_t` is formed without cancellation (from :math:`\sigma(\pm x)`, or as the sum of the other
-classes' probabilities), so the loss is accurate for confident predictions, and both losses have a
-derived backward whose gradient is finite for every finite logit and every :math:`\gamma \ge 0`,
-fractional ones included (autograd of the textbook :math:`(1 - p_t)^{\gamma}` gives NaN at
-:math:`p_t = 1` when :math:`\gamma < 1`). The composite forms used for other gradients and second
-derivatives take :math:`\log(1 - p_t)` from log-sigmoid / log-sum-exp terms for the same reason.
+Both are plain autograd over the accurate primitives of ``lossref/_primitives.py``:
+:math:`1 - p_t` is formed without cancellation (from :math:`\sigma(\pm x)` of ``sigmoid_pair``, or as
+:math:`-\operatorname{expm1}(\log p_t)` from :func:`~lossref.log_softmax`), so the loss and its
+gradient are accurate for confident predictions. The base of :math:`(1 - p_t)^\gamma` is clamped at
+the dtype's smallest normal number, so its gradient is finite for every finite logit and every
+:math:`\gamma \ge 0`, fractional ones included (the textbook form's :math:`\gamma (1 - p_t)^{\gamma -
+1}` is infinite at :math:`p_t = 1` when :math:`\gamma < 1`); below it the loss is below that number
+too.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import drop_ignored_rows, finite_max, gradient_by_autograd, sum_without_max
-from lossref._reduction import reduce, reduce_backward, reduce_by_weight
+from lossref._class_scores import class_dim, drop_ignored_rows, pick_target
+from lossref._primitives import log_softmax, sigmoid_pair
+from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
     check_class_scores,
     check_class_weight,
@@ -31,7 +34,6 @@ from lossref._validation import (
     check_tensor,
 )
 from lossref.bce import BCEWithLogitsLoss
-from lossref.cross_entropy import log_softmax
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
 
@@ -44,24 +46,6 @@ def _check_gamma(gamma: float) -> None:
 def _check_alpha(alpha: float) -> None:
     if not alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], or negative to disable the weighting; got {alpha}")
-
-
-def _binary_focal(
-    x: Tensor, y: Tensor, alpha: float, gamma: float, weight: Optional[Tensor], pos_weight: Optional[Tensor]
-) -> Tensor:
-    ls_pos, ls_neg = F.logsigmoid(x), F.logsigmoid(-x)  # log p, log(1 - p): exact for every logit
-    positive = y if pos_weight is None else y * pos_weight
-    ce = -(positive * ls_pos + (1 - y) * ls_neg)  # BCE with logits, a sum of non-negative terms
-    # log(1 - p_t) = log(y (1 - p) + (1 - y) p): exactly log(1 - p) or log p for a hard label, and a
-    # logaddexp for a soft one (never fed log 0 = -inf, whose second derivative there is NaN)
-    soft = (y > 0) & (y < 1)
-    y_soft = torch.where(soft, y, 0.5)
-    mixed = torch.logaddexp(torch.log(y_soft) + ls_neg, torch.log1p(-y_soft) + ls_pos)
-    log_1m_pt = torch.where(soft, mixed, torch.lerp(ls_pos, ls_neg, y))
-    loss = ce if gamma == 0 else ce * torch.exp(gamma * log_1m_pt)
-    if alpha >= 0:
-        loss = loss * (alpha * y + (1 - alpha) * (1 - y))
-    return loss if weight is None else loss * weight
 
 
 @float32_under_autocast
@@ -85,7 +69,10 @@ def sigmoid_focal_loss(
     where the BCE is :func:`~lossref.binary_cross_entropy_with_logits` (with ``weight`` and
     ``pos_weight`` if given). ``alpha < 0`` disables :math:`\alpha_t`; ``gamma = 0`` and ``alpha < 0``
     give the BCE itself. Soft targets are allowed. Note the default ``reduction='none'``, as in
-    torchvision.
+    torchvision. Plain autograd: :math:`1 - p_t = y_n \sigma(-x_n) + (1 - y_n) \sigma(x_n)` from
+    ``sigmoid_pair`` (whose derivative :math:`\sigma(x)\sigma(-x)` autograd of ``torch.sigmoid`` would
+    round to 0 for large logits) and the BCE from ``logsigmoid``, so no custom ``autograd.Function`` is
+    needed; the gradient is finite for every finite logit and every :math:`\gamma \ge 0`.
 
     Args:
         input: logits, any shape, floating.
@@ -118,71 +105,24 @@ def sigmoid_focal_loss(
     _check_gamma(gamma)
     _check_alpha(alpha)
     check_reduction(reduction)
-    return _BinaryFocal.apply(input, target, weight, pos_weight, alpha, gamma, reduction)
+    p, q = sigmoid_pair(input)
+    not_y = 1 - target
+    positive = target if pos_weight is None else target * pos_weight
+    # the BCE as two non-negative terms, each -logsigmoid: accurate for every finite logit
+    ce = -(positive * F.logsigmoid(input) + not_y * F.logsigmoid(-input))
+    one_minus_pt = not_y * p + target * q  # non-negative terms: no cancellation
+    loss = ce * _focal_factor(one_minus_pt, gamma)
+    if alpha >= 0:
+        loss = loss * (alpha * target + (1 - alpha) * not_y)
+    return reduce(loss if weight is None else loss * weight, reduction)
 
 
-class _BinaryFocal(torch.autograd.Function):
-    r"""Binary focal loss with the derived gradient as its backward.
-
-    With :math:`q = 1 - p_t = y \sigma(-x) + (1 - y) \sigma(x)` (non-negative terms), the BCE
-    :math:`b` and its derivative :math:`b'`:
-
-    .. math::
-        \frac{\partial \ell}{\partial x} = \alpha_t q^{\gamma}
-        \left[\gamma (1 - 2y) \frac{\sigma(x) \sigma(-x)}{q}\, b + b'\right],
-
-    where for a hard label both terms have the same sign, and :math:`\sigma(x)\sigma(-x)/q` is the
-    other sigmoid, finite even where :math:`q` underflows (:math:`q` is then clamped, and multiplied
-    by :math:`q^\gamma = 0`). Gradients for target, weight, pos_weight and second derivatives re-run
-    the composite :func:`_binary_focal` under autograd.
-    """
-
-    @staticmethod
-    def forward(ctx, x, y, w, c, alpha: float, gamma: float, reduction: str) -> Tensor:
-        sig_pos, sig_neg = torch.sigmoid(x), torch.neg(x).sigmoid_()  # relative accuracy for every x
-        # softplus(+-x) = relu(+-x) - log sigma(|x|), the log shared and taken as log1p(-sigma(-|x|));
-        # relu(-x) = relu(x) - x exactly (two softplus kernels cost twice this)
-        log_sig_abs = torch.minimum(sig_pos, sig_neg).neg_().log1p_()
-        relu_pos = x.clamp(min=0)
-        softplus_neg = (relu_pos - x).sub_(log_sig_abs)
-        softplus_pos = relu_pos.sub_(log_sig_abs)
-        not_y = 1 - y
-        cy = y if c is None else c * y
-        ce = torch.mul(not_y, softplus_pos).addcmul_(cy, softplus_neg)  # the BCE, non-negative terms
-        q = torch.mul(not_y, sig_pos).addcmul_(y, sig_neg)
-        scale = q.pow(gamma)
-        if alpha >= 0:
-            scale.mul_((not_y * (1 - alpha)).add_(y, alpha=alpha))
-        if w is not None:
-            scale.mul_(w)
-        derivative = None
-        if ctx.needs_input_grad[0]:
-            derivative = torch.mul(not_y, sig_pos).addcmul_(cy, sig_neg, value=-1)  # the BCE's
-            if gamma != 0:
-                ratio = sig_pos.mul_(sig_neg).div_(q.clamp_min_(torch.finfo(q.dtype).tiny))
-                derivative.addcmul_(ratio.mul_(ce), not_y - y, value=gamma)
-            derivative.mul_(scale)
-        ctx.save_for_backward(x, y, w, c, derivative)
-        ctx.alpha, ctx.gamma, ctx.reduction = alpha, gamma, reduction
-        return reduce(scale.mul_(ce), reduction)
-
-    @staticmethod
-    def backward(ctx, g: Tensor):
-        x, y, w, c, derivative = ctx.saved_tensors
-        create_graph = torch.is_grad_enabled()
-        if any(ctx.needs_input_grad[1:4]) or create_graph:  # autograd of the composite
-            needs = ctx.needs_input_grad[:4]
-            with torch.enable_grad():
-                args = [
-                    t if t is None or create_graph else t.detach().requires_grad_(need)
-                    for t, need in zip((x, y, w, c), needs, strict=True)
-                ]
-                x_, y_, w_, c_ = args
-                loss = reduce(_binary_focal(x_, y_, ctx.alpha, ctx.gamma, w_, c_), ctx.reduction)
-                wrt = [t for t, need in zip(args, needs, strict=True) if need]
-                grads = iter(torch.autograd.grad(loss, wrt, g, create_graph=create_graph))
-            return (*(next(grads) if need else None for need in needs), None, None, None)
-        return derivative * reduce_backward(g, ctx.reduction, x.numel()), None, None, None, None, None, None
+def _focal_factor(one_minus_pt: Tensor, gamma: float) -> Tensor:
+    r""":math:`(1 - p_t)^\gamma`, the base clamped at the dtype's smallest normal number: the derivative
+    :math:`\gamma s^{\gamma - 1}` is then finite for :math:`\gamma < 1` (0 below the clamp), and the
+    loss, :math:`(1 - p_t)^\gamma` times a cross-entropy of the order of :math:`1 - p_t`, changes only
+    below that number."""
+    return one_minus_pt.clamp_min(torch.finfo(one_minus_pt.dtype).tiny).pow(gamma)
 
 
 @float32_under_autocast
@@ -201,12 +141,15 @@ def softmax_focal_loss(
         \qquad p = \operatorname{softmax}(x),
 
     0 where :math:`y_n` is ``ignore_index``. :math:`1 - p_{n,y}` is computed as
-    :math:`\sum_{k \ne y} p_{n,k}`, so it stays accurate when the prediction is confident.
+    :math:`-\operatorname{expm1}(\log p_{n,y})` from the accurate :func:`~lossref.log_softmax`, so it
+    stays accurate when the prediction is confident.
     ``'mean'`` averages over the targets that are not ignored (the :math:`\alpha` do not normalise; NaN
     if all are ignored, with gradient 0). An ignored sample costs nothing and has gradient 0, also
     where all its logits are :math:`-\infty` (padding). With ``gamma = 0`` and ``alpha`` as
-    ``weight`` this is :func:`~lossref.cross_entropy` up to the normalisation of ``'mean'``. The
-    backward is the derived gradient (``_SoftmaxFocal`` in the source); float32 accuracy has the limit
+    ``weight`` this is :func:`~lossref.cross_entropy` up to the normalisation of ``'mean'``. Plain
+    autograd over that log-softmax, whose backward keeps the gradient of a confident prediction: no
+    custom ``autograd.Function`` is needed (the gradient is finite for every :math:`\gamma \ge 0`,
+    see the module's notes). Float32 accuracy has the limit
     of :func:`~lossref.log_softmax` (a relative error of a few :math:`10^{-6}` in :math:`1 - p_t`,
     raised to :math:`\gamma`, for confident predictions).
 
@@ -238,101 +181,13 @@ def softmax_focal_loss(
     check_class_weight(alpha, "alpha", input, num_classes)
     _check_gamma(gamma)
     check_reduction(reduction)
-    return _SoftmaxFocal.apply(input, target, alpha, float(gamma), ignore_index, reduction)
-
-
-def _softmax_focal(
-    x: Tensor, target: Tensor, alpha: Optional[Tensor], gamma: float, ignore_index: int, reduction: str
-) -> Tensor:
-    """The softmax focal loss from differentiable primitives, for alpha's gradient and second derivatives."""
-    dim = 0 if x.dim() == 1 else 1
-    log_probs = log_softmax(drop_ignored_rows(x, target, ignore_index), dim)
-    keep = target != ignore_index
-    safe = torch.where(keep, target, 0).long().unsqueeze(dim)
-    log_pt = log_probs.gather(dim, safe).squeeze(dim)
-    # log(1 - p_t) = logsumexp over the other classes: its gradient stays finite at p_t = 1 for any
-    # gamma >= 0; a finite fill keeps C = 1 free of NaN gradients
-    others = log_probs.scatter(dim, safe, torch.finfo(x.dtype).min)
-    loss = -log_pt if gamma == 0 else -log_pt * torch.exp(gamma * torch.logsumexp(others, dim))
-    if alpha is not None:
-        loss = loss * alpha[safe.squeeze(dim)]
-    # selected, not multiplied by keep: 'mean' with every target ignored divides by 0, and its gradient,
-    # inf, times 0 is NaN
-    return reduce_by_weight(torch.where(keep, loss, 0), keep.to(x.dtype), reduction)
-
-
-class _SoftmaxFocal(torch.autograd.Function):
-    r"""Softmax focal loss with its derived gradient.
-
-    With :math:`s = 1 - p_t = \sum_{k \ne t} p_k` (a sum of positive terms, accurate also when the
-    prediction is confident) and :math:`\ell = -\alpha_t s^\gamma \log p_t`,
-
-    .. math::
-        \frac{\partial \ell}{\partial x_k} = (p_k - \delta_{kt})\, \frac{A}{s},
-        \qquad A = \alpha_t s^{\gamma} (s - \gamma\, p_t \log p_t) \ge 0 .
-
-    Both terms of :math:`A` are non-negative, so nothing cancels; at :math:`k = t` the factor
-    :math:`p_t - 1 = -s` cancels the division, and elsewhere :math:`p_k / s \le 1`. At :math:`s = 0`
-    (:math:`p_t = 1`) the gradient is 0 for every :math:`\gamma \ge 0`, fractional ones included.
-    Gradients for ``alpha`` and second derivatives re-run :func:`_softmax_focal` under autograd.
-    """
-
-    @staticmethod
-    def forward(
-        ctx,
-        x: Tensor,
-        target: Tensor,
-        alpha: Optional[Tensor],
-        gamma: float,
-        ignore_index: int,
-        reduction: str,
-    ) -> Tensor:
-        dim = 0 if x.dim() == 1 else 1
-        ignored = (target == ignore_index).unsqueeze(dim)
-        keep = ~ignored
-        t = torch.where(keep, target.unsqueeze(dim), 0).long()
-        # as in cross_entropy: e = exp(x - max), r = sum of e without the maximum's 1 (see sum_without_max),
-        # and ignored rows of -inf (padding) with e = 0 and r masked to 0 (see finite_max)
-        shifted = x - finite_max(x, dim)
-        shifted_t = shifted.gather(dim, t).masked_fill_(ignored, 0.0)  # ignored rows may hold -inf
-        e = shifted.exp_()
-        rest = sum_without_max(e, dim).masked_fill_(ignored, 0.0)
-        one_plus_rest = 1 + rest
-        nll = torch.log1p(rest) - shifted_t  # -log p_t, +0 (not -0) in the loss where ignored
-        p_t = shifted_t.exp() / one_plus_rest
-        # s (1 + r) = sum of e over k != t = r + (1 - e_t): two non-negative terms, no cancellation
-        s_num = rest - torch.expm1(shifted_t)
-        s = s_num / one_plus_rest
-        w = keep.to(x.dtype) if alpha is None else alpha[t] * keep
-        w_factor = w * s.pow(gamma)  # 0 ** 0 = 1: gamma = 0 is cross-entropy
-        ctx.save_for_backward(x, target, alpha, e, s_num, p_t, nll, s, w_factor, t, keep)
-        ctx.gamma, ctx.ignore_index, ctx.reduction = gamma, ignore_index, reduction
-        return reduce_by_weight((w_factor * nll).squeeze(dim), keep.squeeze(dim).to(x.dtype), reduction)
-
-    @staticmethod
-    def backward(ctx, g: Tensor):
-        x, target, alpha, e, s_num, p_t, nll, s, w_factor, t, keep = ctx.saved_tensors
-        if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # alpha's gradient, or create_graph
-            grad_x, grad_alpha = gradient_by_autograd(
-                ctx.needs_input_grad,
-                g,
-                x,
-                alpha,
-                lambda x_, a_: _softmax_focal(x_, target, a_, ctx.gamma, ctx.ignore_index, ctx.reduction),
-            )
-            return grad_x, None, grad_alpha, None, None, None
-        dim = 0 if x.dim() == 1 else 1
-        if ctx.reduction == "none":
-            g = g.unsqueeze(dim)
-        elif ctx.reduction == "mean":
-            # every target ignored: the loss is 0/0, NaN, and its gradient 0, as cross_entropy's
-            count = keep.sum()
-            g = torch.where(count == 0, 0, g / count)
-        a = g * w_factor * (s + ctx.gamma * p_t * nll)
-        # (p_k / s) A = e_k A / s_num for k != t (A = 0 where s_num = 0) ...
-        grad = e * (a / s_num.clamp_min(torch.finfo(e.dtype).tiny))
-        grad.scatter_(dim, t, -a)  # ... and (p_t - 1) A / s = -A at the target
-        return grad, None, None, None, None, None
+    # a padding row of -inf logits, ignored, would have a NaN log-softmax and NaN gradient
+    log_probs = log_softmax(drop_ignored_rows(input, target, ignore_index), class_dim(input))
+    log_pt, alpha_t, keep = pick_target(log_probs, target, alpha, ignore_index)
+    # 1 - p_t accurate where p_t is close to 1, as log p_t is
+    # 0 - (...): +0, not -0, where ignored or where log p_t rounds to 0
+    loss = (0.0 - alpha_t * log_pt) * _focal_factor(-torch.expm1(log_pt), float(gamma))
+    return reduce_by_weight(loss, keep.to(input.dtype), reduction)
 
 
 class FocalLoss(nn.Module):

@@ -3,10 +3,10 @@ r"""Poly-1 cross-entropy (PolyLoss, Leng et al. 2022).
 Cross-entropy is :math:`-\log P_t = \sum_{j \ge 1} (1 - P_t)^j / j`, a series in :math:`1 - P_t`.
 PolyLoss (Leng et al., *PolyLoss: A Polynomial Expansion Perspective of Classification Loss
 Functions*, ICLR 2022) perturbs its leading coefficient: Poly-1 adds :math:`\varepsilon (1 - P_t)`,
-one extra hyperparameter, and is cross-entropy at :math:`\varepsilon = 0`. :math:`1 - P_t` is
-formed as the sum of the other classes' probabilities (as in :func:`~lossref.softmax_focal_loss`), so
-the loss and its gradient are accurate for confident predictions, and the backward is the derived
-gradient, one fused pass with cross-entropy's.
+one extra hyperparameter, and is cross-entropy at :math:`\varepsilon = 0`. The loss is plain autograd
+over :func:`~lossref.log_softmax`, and :math:`1 - p_y = -\operatorname{expm1}(\log p_y)` (as in
+:func:`~lossref.softmax_focal_loss`), so the loss and its gradient are accurate for confident
+predictions.
 """
 
 from __future__ import annotations
@@ -19,15 +19,9 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import (
-    IndexParts,
-    drop_ignored_rows,
-    gradient_by_autograd,
-    index_forward,
-    index_gradient,
-    index_nll,
-)
+from lossref._class_scores import class_dim, drop_ignored_rows, index_nll
 from lossref._loss import _WeightedLoss
+from lossref._primitives import log_softmax
 from lossref._reduction import reduce_by_weight
 from lossref._validation import (
     check_class_scores,
@@ -37,7 +31,6 @@ from lossref._validation import (
     check_reduction,
     check_tensor,
 )
-from lossref.cross_entropy import log_softmax
 
 __all__ = ["poly1_cross_entropy", "Poly1CrossEntropyLoss"]
 
@@ -89,9 +82,11 @@ def poly1_cross_entropy(
     w_{y_n}`, cross-entropy's denominator (NaN if every target is ignored, with gradient 0, as there;
     ignored rows of :math:`-\infty` logits cost nothing there either), so the result
     is cross-entropy plus :math:`\varepsilon` times the same reduction of :math:`w_{y_n} (1 - P_t)`;
-    :math:`\varepsilon = 0` is cross-entropy. :math:`1 - P_t` is the sum of the other classes'
-    probabilities and never cancels, so a confident correct prediction keeps its accuracy. The
-    backward is the derived gradient (``_Poly1CrossEntropy`` in the source): without smoothing
+    :math:`\varepsilon = 0` is cross-entropy. :math:`1 - p_{y_n}` is
+    :math:`-\operatorname{expm1}(\log p_{y_n})` from the accurate :func:`~lossref.log_softmax` and never
+    cancels, so a confident correct prediction keeps its accuracy. Plain autograd over that
+    log-softmax, whose backward keeps the gradient of a confident prediction: no custom
+    ``autograd.Function`` is needed. Without smoothing the gradient is
 
     .. math::
         \frac{\partial \ell_n}{\partial x_n} = w_{y_n} (1 + \varepsilon p_{y_n})
@@ -146,107 +141,12 @@ def poly1_cross_entropy(
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
     epsilon = _check_epsilon(epsilon)
-    # as (N, C, K), a view, as cross_entropy does
-    batch, positions = (1, 1) if input.dim() == 1 else (input.shape[0], math.prod(input.shape[2:]))
-    loss = _Poly1CrossEntropy.apply(
-        input.reshape(batch, num_classes, positions),
-        target.reshape(batch, positions),
-        weight,
-        ignore_index,
-        float(label_smoothing),
-        epsilon,
-        reduction,
-    )
-    return loss.reshape(target.shape) if reduction == "none" else loss
-
-
-def _poly1_cross_entropy(
-    x: Tensor,
-    target: Tensor,
-    weight: Optional[Tensor],
-    ignore_index: int,
-    smoothing: float,
-    epsilon: float,
-    reduction: str,
-) -> Tensor:
-    """Poly-1 from differentiable primitives (x batched, classes in dim 1), for weight's gradient and
-    second derivatives."""
-    x = drop_ignored_rows(x, target, ignore_index)
-    ce, _ = index_nll(log_softmax(x, 1), target, weight, ignore_index, smoothing)
-    keep = target != ignore_index
-    safe = torch.where(keep, target, 0).long()
-    # 1 - p_y as the sum of the other classes' probabilities: no cancellation, smooth everywhere
-    others = log_softmax(x, 1).exp().scatter(1, safe.unsqueeze(1), 0.0).sum(1)
-    num_classes = x.shape[1]
-    one_minus_pt = others if smoothing == 0 else (1 - smoothing) * others + smoothing * (1 - 1 / num_classes)
-    # selected, not zeroed by w = 0, as in weighted_nll: 'mean' with every target ignored divides by 0,
-    # and its gradient, inf, times 0 is NaN
-    w = keep.to(x.dtype) if weight is None else torch.where(keep, weight[safe], 0)
-    return reduce_by_weight(torch.where(keep, ce + epsilon * (w * one_minus_pt), 0), w, reduction)
-
-
-class _Poly1CrossEntropy(torch.autograd.Function):
-    r"""Poly-1 of class indices, logits of shape (N, C, K), with the derived gradient.
-
-    Forward: cross-entropy as ``index_forward`` (``lossref/_class_scores.py``) computes it for
-    ``cross_entropy``, from :math:`e_k = e^{x_k - m}` and :math:`r = \sum_{k \ne j} e_k`, plus
-    :math:`\varepsilon w_y (1 - P_t)` with :math:`s = 1 - p_y = (r - (e_y - 1)) / (1 + r)`, two
-    non-negative terms over a positive one (``expm1`` keeps :math:`e_y - 1` exact near 0).
-
-    Backward: :math:`\partial (1 - P_t) / \partial x_k = -(1 - \lambda)\, p_y (\delta_{ky} - p_k)`, the
-    same direction as cross-entropy's target term, so the gradient is cross-entropy's
-    :math:`A p - B\, \mathrm{onehot}(y) - D w` with :math:`B = (1 - \lambda) w_y` scaled by
-    :math:`1 + \varepsilon p_y` (written :math:`(1 + \varepsilon) - \varepsilon s` for
-    :math:`\varepsilon < 0`, where that has no cancellation for :math:`\varepsilon \ge -1`) and
-    :math:`A = B + D \sum_c w_c`: cross-entropy's ``index_gradient`` given that factor. At :math:`y` it
-    is formed as in cross-entropy, from :math:`e_y - 1 - r`, exactly :math:`-r` where :math:`y` is the
-    maximum. Gradients for ``weight`` and second derivatives re-run :func:`_poly1_cross_entropy` under
-    autograd.
-    """
-
-    @staticmethod
-    def forward(
-        ctx,
-        x: Tensor,
-        target: Tensor,
-        weight: Optional[Tensor],
-        ignore_index: int,
-        smoothing: float,
-        epsilon: float,
-        reduction: str,
-    ) -> Tensor:
-        ce, parts = index_forward(x, target, weight, ignore_index, smoothing)
-        # s = 1 - p_y = (r - (e_y - 1)) / (1 + r): both terms >= 0 (e_y <= 1)
-        s = (parts.rest - torch.expm1(parts.shifted_y)) / (1 + parts.rest)
-        one_minus_pt = s if smoothing == 0 else (1 - smoothing) * s + smoothing * (1 - 1 / x.shape[1])
-        loss = ce + epsilon * (parts.w_y * one_minus_pt)
-        ctx.save_for_backward(x, target, weight, s, *parts)
-        ctx.ignore_index, ctx.smoothing = ignore_index, smoothing
-        ctx.epsilon, ctx.reduction = epsilon, reduction
-        return reduce_by_weight(loss.squeeze(1), parts.w_y.squeeze(1), reduction)
-
-    @staticmethod
-    def backward(ctx, g: Tensor):
-        x, target, weight, s, *saved = ctx.saved_tensors
-        if ctx.needs_input_grad[2] or torch.is_grad_enabled():  # weight's gradient, or create_graph
-            grad_x, grad_w = gradient_by_autograd(
-                ctx.needs_input_grad,
-                g,
-                x,
-                weight,
-                lambda x_, w_: _poly1_cross_entropy(
-                    x_, target, w_, ctx.ignore_index, ctx.smoothing, ctx.epsilon, ctx.reduction
-                ),
-            )
-            return grad_x, None, grad_w, None, None, None, None
-        parts, epsilon = IndexParts(*saved), ctx.epsilon
-        # 1 + eps p_y: a sum of non-negative terms for eps >= 0, and as (1 + eps) + |eps| s for eps < 0
-        if epsilon >= 0:
-            factor = (parts.shifted_y.exp() / (1 + parts.rest)).mul_(epsilon).add_(1)  # p_y = e_y / (1 + r)
-        else:
-            factor = (s * -epsilon).add_(1 + epsilon)
-        grad = index_gradient(g, parts, weight, ctx.smoothing, ctx.reduction, factor)
-        return grad, None, None, None, None, None, None
+    # a padding row of -inf logits, ignored, would have a NaN log-softmax and NaN gradient
+    log_probs = log_softmax(drop_ignored_rows(input, target, ignore_index), class_dim(input))
+    ce, w, log_p_y = index_nll(log_probs, target, weight, ignore_index, label_smoothing)
+    # 1 - p_y accurate where p_y is close to 1, as log p_y is (exactly 1 - p_y without smoothing)
+    one_minus_pt = (1 - label_smoothing) * -torch.expm1(log_p_y) + label_smoothing * (1 - 1 / num_classes)
+    return reduce_by_weight(ce + epsilon * (w * one_minus_pt), w, reduction)
 
 
 class Poly1CrossEntropyLoss(_WeightedLoss):

@@ -3,11 +3,14 @@ r"""Regression losses: L1, MSE, smooth L1, Huber, log-cosh, quantile (pinball) a
 Each is a function of the residual of every element, followed by ``reduction``. The first four have
 torch 2.13's signatures and numbers (``F.l1_loss``, ``F.mse_loss``, ``F.smooth_l1_loss``,
 ``F.huber_loss``, without the deprecated ``size_average``/``reduce``); the other three are not in
-torch. They are written from torch primitives (none of torch's loss kernels), each as one
-``autograd.Function`` whose forward forms the derivative while the residual is at hand and whose
-backward is one multiplication; second derivatives run the same kernel again under autograd, and a
-``weight`` that requires a gradient gets it from autograd, so they work too (see *implementation*
-below).
+torch. They are written from torch primitives (none of torch's loss kernels), each once. L1 and
+Charbonnier are plain autograd code. The other five go through one ``autograd.Function``, measured
+faster than plain autograd of the same losses: its forward computes the value with an in-place
+kernel, and its backward recomputes the derivative from the residual in differentiable torch ops and
+gives the target's and the weight's gradients by hand. Plain ``backward()``, ``create_graph=True``
+(second derivatives are autograd of those ops), a ``weight`` that requires a gradient and
+``torch.func`` (``grad``, ``vmap``, ``jacrev``) all run that one path and get the same numbers (see
+*implementation* below).
 
 Decisions, and where lossref differs from torch:
 
@@ -35,7 +38,7 @@ torch and with the high-precision oracle.
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -107,59 +110,72 @@ def _check_eps(eps: float) -> None:
         raise ValueError(f"eps must be > 0, got {eps}")
 
 
-# -- implementation: a kernel per loss, one autograd.Function that takes it -----------------------
+# -- implementation: plain autograd, or one autograd.Function over a kernel and a slope per loss -----
 #
-# Each loss is one *kernel*, a function of the residual r = input - target and the loss's parameter p
-# (0.0 where it has none). It returns the loss reduced by ``mode`` and, when ``need_slope`` is set,
-# the derivative dloss/dr as ``scale * slope``: a constant factor (2 for MSE, 1/beta for smooth L1,
-# 1/2 for the quantile loss) is left out of the tensor so that the backward multiplies it into its
-# scalar instead of spending a pass over the elements on it. A kernel forms the derivative while r
-# is at hand and works in place on its own temporaries (no torch.where, which is slow on CPU: clamps
-# give every piecewise loss).
+# L1 and Charbonnier are plain autograd code in their functions below: a custom Function measured no
+# faster for them (autograd's backward of abs and of hypot, from the saved residual and output, is as
+# short as a Function's, which must recompute x - y). The other five are each a ``_Residual`` of
+# r = input - target and the loss's parameter p (0.0 where it has none):
 #
-# ``_Regression`` runs the kernel in its forward and multiplies the saved slope by the incoming
-# gradient (a scalar unless reduction='none') in its backward: one pass. For a differentiable
-# gradient (create_graph=True: second derivatives, gradient penalties) the backward runs the same
-# kernel again on x - y while autograd records it, so there is no second formula for any loss; what
-# the kernel overwrites in place is then a copy where autograd may have saved the original (see
-# ``_scratch``). A ``weight`` is a constant factor of the backward's scalar; one that requires a
-# gradient multiplies the Function's elementwise loss as plain autograd code instead, so that its
-# gradient, and every derivative through it, come from autograd and the kernel's slope.
-
-_Kernel = Callable[[Tensor, float, str, bool], tuple[Tensor, Optional[Tensor], float]]
-
-
-def _scratch(r: Tensor) -> Tensor:
-    """``r`` itself, to be overwritten; a copy if autograd records ``r`` (the create_graph pass of the
-    backward), which may have saved it for the derivative of an op that read it (clamp, hypot)."""
-    return r.clone() if r.requires_grad else r
-
-
-def _l1_kernel(r: Tensor, p: float, mode: str, need_slope: bool) -> tuple[Tensor, Optional[Tensor], float]:
-    slope = torch.sign(r) if need_slope else None  # sign(0) = 0, torch's gradient at the kink
-    return reduce(r.abs_(), mode), slope, 1.0
-
-
-def _mse_kernel(r: Tensor, p: float, mode: str, need_slope: bool) -> tuple[Tensor, Optional[Tensor], float]:
-    if need_slope:  # the derivative is 2r: r itself is the slope, so it is squared out of place
-        return reduce(r.square(), mode), r, 2.0
-    return reduce(r.square_(), mode), None, 2.0
+# - ``kernel(r, p, mode)``: the value, reduced by ``mode``. It runs only in the Function's forward,
+#   where nothing is recorded, so it works in place on r and its own temporaries (no torch.where,
+#   which is slow on CPU: clamps give every piecewise loss).
+# - ``slope(r, p)``: the derivative dloss/dr as ``(tensor, scale)``, in out-of-place torch ops (safe
+#   under vmap); a constant factor (2 for MSE, 1/beta for smooth L1, 1/2 for the quantile loss) is
+#   left out of the tensor so that the backward folds it into its scalar instead of spending a pass
+#   over the elements on it.
+#
+# ``_Regression`` is their one path, with or without autograd, for create_graph, for a weight that
+# requires a gradient and under torch.func. Its forward applies ``kernel``, the weight and the
+# reduction, and saves only inputs (and the output where the weight's gradient needs it: an
+# intermediate would not be connected to the graph). Its backward recomputes the slope from x - y
+# and multiplies it by one scalar (the incoming gradient over the 'mean' denominator, times the
+# scale; times the weight if there is one), so second derivatives are autograd of the slope's ops.
+# The target's gradient is minus the input's; the weight's is the elementwise loss (the Function
+# itself with reduction='none') times the incoming gradient over the denominator, less the output L
+# for MSE's 'mean' over the total weight W (dL/dw_i = (loss_i - L) / W).
+#
+# Why a Function: measured side by side (forward+backward, 1M float32, reduction='mean', 2 threads,
+# median of 21 per-round ratios), plain autograd of the same losses is slower by 1.5x (MSE), 3.2x
+# (Huber, smooth L1), 3.1x (log-cosh) and 4.8x (quantile, as torch.maximum((1 - q) r, -q r)), and by
+# 1.0x for L1 and Charbonnier, which are therefore plain. Autograd allocates and saves the value's
+# temporaries and runs a backward op for each (clamp's and maximum's build masks); the Function's
+# backward is two to four passes over the elements.
 
 
-def _huber_kernel(r: Tensor, p: float, mode: str, need_slope: bool) -> tuple[Tensor, Optional[Tensor], float]:
+class _Residual(NamedTuple):
+    kernel: Callable[[Tensor, float, str], Tensor]
+    slope: Callable[[Tensor, float], tuple[Tensor, float]]
+
+
+def _mse_kernel(r: Tensor, p: float, mode: str) -> Tensor:
+    return reduce(r.mul_(r), mode)  # not square_, which has no vmap batching rule (a warning, a loop)
+
+
+def _mse_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
+    return r, 2.0
+
+
+def _huber_kernel(r: Tensor, p: float, mode: str) -> Tensor:
     r"""With :math:`c = \operatorname{clamp}(r, -\delta, \delta)`: :math:`c (r - c/2)` is
     :math:`\tfrac12 r^2` inside and :math:`\delta (|r| - \tfrac12 \delta)` outside, no branch, no
-    square of a large residual; and :math:`c` is the derivative."""
+    square of a large residual (:math:`c` is also the derivative, ``_huber_slope``)."""
     c = r.clamp(-p, p)
-    loss = _scratch(r).sub_(c, alpha=0.5).mul_(c)
-    return reduce(loss, mode), c, 1.0
+    return reduce(r.sub_(c, alpha=0.5).mul_(c), mode)
 
 
-def _smooth_l1_kernel(
-    r: Tensor, p: float, mode: str, need_slope: bool
-) -> tuple[Tensor, Optional[Tensor], float]:
-    huber, c, _ = _huber_kernel(r, p, mode, need_slope)  # Huber / beta, and so is its derivative
-    return (huber.div_(p) if mode == "none" else huber / p), c, 1.0 / p
+def _huber_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
+    # clamp's derivative is 1 at |r| = delta: the second derivative takes the quadratic side there
+    return r.clamp(-p, p), 1.0
+
+
+def _smooth_l1_kernel(r: Tensor, p: float, mode: str) -> Tensor:
+    huber = _huber_kernel(r, p, mode)  # Huber / beta, and so is its derivative
+    return huber.div_(p) if mode == "none" else huber / p
+
+
+def _smooth_l1_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
+    return r.clamp(-p, p), 1.0 / p
 
 
 def _log_cosh_switch(dtype: torch.dtype) -> float:
@@ -169,126 +185,114 @@ def _log_cosh_switch(dtype: torch.dtype) -> float:
     return 80.0 if torch.finfo(dtype).max > 1e38 else 10.0
 
 
-def _log_cosh_kernel(
-    r: Tensor, p: float, mode: str, need_slope: bool
-) -> tuple[Tensor, Optional[Tensor], float]:
+def _log_cosh_kernel(r: Tensor, p: float, mode: str) -> Tensor:
     r"""With :math:`c = \operatorname{clamp}(r, -T, T)`:
     :math:`\operatorname{log1p}(2 \sinh^2(c/2)) + |r - c|`. The first term is accurate to a few ulp at
     every size (no cancellation as :math:`r \to 0`, no overflow below :math:`T`), and past :math:`T`
-    the loss grows like :math:`|r|` exactly; the derivative is :math:`\tanh r`."""
-    slope = torch.tanh(r) if need_slope else None
+    the loss grows like :math:`|r|` exactly."""
     switch = _log_cosh_switch(r.dtype)
     c = r.clamp(-switch, switch)
     excess = r.sub_(c).abs_()  # 0 unless |r| > T
-    body = c.mul_(0.5).sinh_().square_().mul_(2).log1p_()
-    return reduce(body.add_(excess), mode), slope, 1.0
+    s = c.mul_(0.5).sinh_()
+    body = s.mul_(s).mul_(2).log1p_()  # s.mul_(s): see _mse_kernel
+    return reduce(body.add_(excess), mode)
 
 
-def _quantile_kernel(
-    r: Tensor, p: float, mode: str, need_slope: bool
-) -> tuple[Tensor, Optional[Tensor], float]:
-    r"""With :math:`r = x - y`: :math:`(1 - q) \max(r, 0) - q \min(r, 0)`, each part exact; the
-    derivative :math:`(\operatorname{sign}(r) + 1 - 2q) / 2` is :math:`\tfrac12 - q` at a tie."""
-    slope = torch.sign(r).add_(1 - 2 * p) if need_slope else None
+def _log_cosh_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
+    return torch.tanh(r), 1.0
+
+
+def _quantile_kernel(r: Tensor, p: float, mode: str) -> Tensor:
+    r"""With :math:`r = x - y`: :math:`(1 - q) \max(r, 0) - q \min(r, 0)`, each part exact."""
     over = r.clamp_min(0)
     under = r.clamp_max_(0)  # not r - over: inf - inf would be NaN
     if mode == "none":
-        return over.mul_(1 - p).add_(under, alpha=-p), slope, 0.5
-    return reduce(over, mode) * (1 - p) - reduce(under, mode) * p, slope, 0.5
+        return over.mul_(1 - p).add_(under, alpha=-p)
+    return reduce(over, mode) * (1 - p) - reduce(under, mode) * p
 
 
-def _charbonnier_kernel(
-    r: Tensor, p: float, mode: str, need_slope: bool
-) -> tuple[Tensor, Optional[Tensor], float]:
-    loss = torch.hypot(r, r.new_tensor(p))  # r^2 never formed: no overflow
-    slope = _scratch(r).div_(loss) if need_slope else None  # r / sqrt(r^2 + eps^2), in [-1, 1]
-    return reduce(loss, mode), slope, 1.0
+def _quantile_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
+    # (sign(r) + 1 - 2q) / 2: 1 - q above, -q below, and 1/2 - q at a tie
+    return torch.sign(r) + (1 - 2 * p), 0.5
 
 
-def _forward(
-    kernel: _Kernel,
-    x: Tensor,
-    y: Tensor,
-    w: Optional[Tensor],
-    p: float,
-    reduction: str,
-    by_weight: bool,
-    need_slope: bool,
-) -> tuple[Tensor, Optional[Tensor], float, object]:
-    """The loss, the kernel's slope and scale, and what the sum was divided by (1 for 'sum' and 'none';
-    with a ``weight``, 'mean' divides by the total weight if ``by_weight``, else by the count)."""
-    count = x.numel() if reduction == "mean" else 1
-    if w is None:
-        return (*kernel(x - y, p, reduction, need_slope), count)
-    value, slope, scale = kernel(x - y, p, "none", need_slope)
-    value = value.mul_(w)
-    if reduction != "mean":
-        return (value if reduction == "none" else value.sum()), slope, scale, 1
-    denominator = w.expand(x.shape).sum() if by_weight else count
-    return value.sum() / denominator, slope, scale, denominator
+_MSE = _Residual(_mse_kernel, _mse_slope)
+_HUBER = _Residual(_huber_kernel, _huber_slope)
+_SMOOTH_L1 = _Residual(_smooth_l1_kernel, _smooth_l1_slope)
+_LOG_COSH = _Residual(_log_cosh_kernel, _log_cosh_slope)
+_QUANTILE = _Residual(_quantile_kernel, _quantile_slope)
+
+
+def _total_weight(x: Tensor, w: Tensor) -> Tensor:
+    """The 'mean' denominator of MSE with a weight: its total over the broadcast shape (torch's rule)."""
+    return w.expand(x.shape).sum()
 
 
 class _Regression(torch.autograd.Function):
-    """A regression loss given by its kernel, with a constant ``weight`` and the reduction folded in:
-    the backward is one multiplication of the saved slope by a scalar (by the incoming gradient for
-    reduction='none', and by the weight if there is one)."""
+    """A regression loss given by its ``_Residual``, with the weight and the reduction folded in: a custom
+    Function because it measured faster than plain autograd of the same formulas (see *implementation*
+    above). The backward is differentiable torch code on the saved inputs."""
+
+    generate_vmap_rule = True
 
     @staticmethod
     def forward(
-        ctx,
         x: Tensor,
         y: Tensor,
         w: Optional[Tensor],
-        kernel: _Kernel,
+        kind: _Residual,
         p: float,
         reduction: str,
         by_weight: bool,
     ) -> Tensor:
-        value, slope, scale, denominator = _forward(kernel, x, y, w, p, reduction, by_weight, True)
-        ctx.save_for_backward(x, y, w, slope)
-        ctx.kernel, ctx.p, ctx.scale, ctx.denominator = kernel, p, scale, denominator
-        return value
+        if w is None:
+            return kind.kernel(x - y, p, reduction)
+        value = kind.kernel(x - y, p, "none") * w  # out of place: under vmap w may be batched alone
+        if reduction == "none":
+            return value
+        if reduction == "sum":
+            return value.sum()
+        return value.sum() / (_total_weight(x, w) if by_weight else x.numel())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, y, w, ctx.kind, ctx.p, ctx.reduction, ctx.by_weight = inputs
+        by_total_weight = w is not None and ctx.by_weight and ctx.reduction == "mean"
+        ctx.save_for_backward(x, y, w, output if by_total_weight else None)
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        x, y, w, slope = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: the same kernel, recorded by autograd
-            slope = ctx.kernel(x - y, ctx.p, "none", True)[1]
-        scale, denominator = ctx.scale, ctx.denominator
-        if isinstance(denominator, int) and denominator > 0:  # one op on the 0-dim gradient, or none
-            k = g if scale == denominator == 1 else g * (scale / denominator)
-        else:  # the total weight, or 0 elements (NaN, as the forward)
-            k = g * scale / denominator
-        if w is not None:
-            k = k * w
-        need_x, need_y = ctx.needs_input_grad[:2]
-        grad = slope * k if need_x else None
-        if need_y:
-            return grad, (slope * -k if grad is None else torch.neg(grad)), None, None, None, None, None
-        return grad, None, None, None, None, None, None
+        x, y, w, output = ctx.saved_tensors
+        kind, p, reduction = ctx.kind, ctx.p, ctx.reduction
+        if reduction == "mean":  # 0-dim; NaN for 0 elements or a total weight of 0, as the forward
+            g = g / (_total_weight(x, w) if output is not None else x.numel())
+        need_x, need_y, need_w = ctx.needs_input_grad[:3]
+        grad_x = grad_y = grad_w = None
+        if need_x or need_y:
+            slope, scale = kind.slope(x - y, p)
+            k = g if scale == 1 else g * scale
+            grad_x = slope * (k if w is None else k * w)
+            grad_y = -grad_x if need_y else None
+        if need_w:
+            loss = _Regression.apply(x, y, None, kind, p, "none", False)
+            if output is not None:  # 'mean' over the total weight W: (loss_i - L) / W
+                loss = loss - output
+            grad_w = (loss * g).sum_to_size(w.shape)
+        return (grad_x if need_x else None), grad_y, grad_w, None, None, None, None
 
 
-def _apply(
-    kernel: _Kernel,
+def _loss(
+    kind: _Residual,
     x: Tensor,
     y: Tensor,
-    w: Optional[Tensor],
     p: float,
     reduction: str,
+    w: Optional[Tensor] = None,
     by_weight: bool = False,
 ) -> Tensor:
-    """The loss, through ``_Regression`` where a gradient is needed. ``by_weight``: with a ``weight``,
-    'mean' divides by the total (broadcast) weight (torch's rule for L1 and MSE), else by the count."""
-    if torch.is_grad_enabled() and w is not None and w.requires_grad:
-        # the weight's gradient, and derivatives through it, by autograd of the product with the
-        # elementwise loss, whose own derivative is still the kernel's slope
-        weighted = _Regression.apply(x, y, None, kernel, p, "none", False) * w
-        if by_weight:
-            return reduce_by_weight(weighted, w.expand(x.shape), reduction)
-        return reduce(weighted, reduction)
-    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):
-        return _Regression.apply(x, y, w, kernel, p, reduction, by_weight)
-    return _forward(kernel, x, y, w, p, reduction, by_weight, False)[0]
+    """``by_weight``: with a ``weight``, 'mean' divides by the total (broadcast) weight (torch's rule
+    for MSE), else by the count (Huber)."""
+    return _Regression.apply(x, y, w, kind, p, reduction, by_weight)
 
 
 @float32_under_autocast
@@ -305,6 +309,9 @@ def l1_loss(
 
     followed by ``reduction``. The gradient with respect to :math:`x_n` is
     :math:`w_n \operatorname{sign}(x_n - y_n)`, 0 where :math:`x_n = y_n` (as in torch).
+
+    Plain autograd of ``abs(x - y)``, whose gradient is torch's: a custom Function measured no
+    faster (see the module's *implementation* notes).
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -334,7 +341,10 @@ def l1_loss(
         0.75
     """
     _check_inputs(input, target, reduction, weight)
-    return _apply(_l1_kernel, input, target, weight, 0.0, reduction, by_weight=True)
+    loss = (input - target).abs()  # plain autograd: see *implementation*
+    if weight is None:
+        return reduce(loss, reduction)
+    return reduce_by_weight(loss * weight, weight.expand(input.shape), reduction)
 
 
 @float32_under_autocast
@@ -350,6 +360,9 @@ def mse_loss(
         \ell_n = w_n (x_n - y_n)^2
 
     followed by ``reduction``; the gradient with respect to :math:`x_n` is :math:`2 w_n (x_n - y_n)`.
+
+    Computed by the custom Function ``_Regression``, which measured 1.5x faster (forward and
+    backward) than plain autograd of the same loss; see the module's *implementation* notes.
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -379,7 +392,7 @@ def mse_loss(
         1.125
     """
     _check_inputs(input, target, reduction, weight)
-    return _apply(_mse_kernel, input, target, weight, 0.0, reduction, by_weight=True)
+    return _loss(_MSE, input, target, 0.0, reduction, weight, by_weight=True)
 
 
 @float32_under_autocast
@@ -405,6 +418,9 @@ def smooth_l1_loss(
     The second derivative (``create_graph=True``) jumps from :math:`1/\beta` to 0 at
     :math:`|r| = \beta`; exactly there lossref takes the quadratic side, :math:`1/\beta`, and torch
     the linear side, 0 (one point of measure zero; ``tests/test_regression.py`` pins both).
+
+    Computed by the custom Function ``_Regression``, which measured 3.2x faster (forward and
+    backward) than plain autograd of the same loss; see the module's *implementation* notes.
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -434,8 +450,8 @@ def smooth_l1_loss(
     _check_inputs(input, target, reduction)
     _check_beta(beta)
     if beta == 0:  # the L1 loss: no r**2 / 0 branch at all, so no 0 * inf = NaN (pytorch#96813)
-        return _apply(_l1_kernel, input, target, None, 0.0, reduction)
-    return _apply(_smooth_l1_kernel, input, target, None, beta, reduction)
+        return l1_loss(input, target, reduction)
+    return _loss(_SMOOTH_L1, input, target, beta, reduction)
 
 
 @float32_under_autocast
@@ -460,6 +476,9 @@ def huber_loss(
     The second derivative (``create_graph=True``) jumps from 1 to 0 at :math:`|r| = \delta`;
     exactly there lossref takes the quadratic side, 1, and torch the linear side, 0 (one point of
     measure zero; ``tests/test_regression.py`` pins both).
+
+    Computed by the custom Function ``_Regression``, which measured 3.2x faster (forward and
+    backward) than plain autograd of the same loss; see the module's *implementation* notes.
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -494,7 +513,7 @@ def huber_loss(
     """
     _check_inputs(input, target, reduction, weight)
     _check_delta(delta)
-    return _apply(_huber_kernel, input, target, weight, delta, reduction)
+    return _loss(_HUBER, input, target, delta, reduction, weight)
 
 
 @float32_under_autocast
@@ -511,6 +530,9 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
     (the textbook :math:`|r| + \operatorname{softplus}(-2|r|) - \log 2` cancels as :math:`r \to 0`),
     and beyond 80 the loss is :math:`|r| - \log 2` to far below float64's precision, so it grows
     exactly like :math:`|r|`. The loss and gradient are finite for every finite residual.
+
+    Computed by the custom Function ``_Regression``, which measured 3.1x faster (forward and
+    backward) than plain autograd of the same loss; see the module's *implementation* notes.
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -534,7 +556,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
         [0.0, 9999.307]
     """
     _check_inputs(input, target, reduction)
-    return _apply(_log_cosh_kernel, input, target, None, 0.0, reduction)
+    return _loss(_LOG_COSH, input, target, 0.0, reduction)
 
 
 @float32_under_autocast
@@ -549,6 +571,9 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
     its ``q``-quantile; ``q = 0.5`` gives half the :func:`l1_loss`. The gradient with respect to
     :math:`x_n` is :math:`-q` or :math:`1 - q`, and :math:`\tfrac12 - q` at :math:`r_n = 0` (the
     middle of the subdifferential, like :math:`\operatorname{sign}(0) = 0` for L1).
+
+    Computed by the custom Function ``_Regression``, which measured 4.8x faster (forward and
+    backward) than plain autograd of the same loss; see the module's *implementation* notes.
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -576,7 +601,7 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
     """
     _check_inputs(input, target, reduction)
     _check_q(q)
-    return _apply(_quantile_kernel, input, target, None, q, reduction)
+    return _loss(_QUANTILE, input, target, q, reduction)
 
 
 @float32_under_autocast
@@ -591,6 +616,9 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
     costs :math:`\varepsilon`, not 0; the gradient, :math:`r_n / \sqrt{r_n^2 + \varepsilon^2}`, is the
     same either way. It is evaluated with ``hypot``, so :math:`r^2` never overflows. (Some code adds
     ``eps`` to :math:`r^2` unsquared; pass the square root of that value to match it.)
+
+    Plain autograd of ``hypot``: a custom Function measured no faster (see the module's
+    *implementation* notes).
 
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
@@ -617,7 +645,8 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
     """
     _check_inputs(input, target, reduction)
     _check_eps(eps)
-    return _apply(_charbonnier_kernel, input, target, None, eps, reduction)
+    # plain autograd (see *implementation*); hypot never forms r^2, so it does not overflow
+    return reduce(torch.hypot(input - target, input.new_tensor(eps)), reduction)
 
 
 # -- modules ----------------------------------------------------------------------------------------

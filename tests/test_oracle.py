@@ -88,8 +88,8 @@ def tensor_options(spec) -> set[str]:
     return {k for k, t in typing.get_type_hints(spec.function).items() if t in (Tensor, Optional[Tensor])}
 
 
-def run_lossref(spec, dtype, points):
-    """The loss (reduction='none') at each point, and its gradient as a list per point."""
+def grid_tensors(spec, dtype, points):
+    """The call of the loss on all points at once: input (one row per point), target and options."""
     setting = {k: v for k, v in points[0].items() if k not in ("input", "target")}  # one value per call
     if spec.target == "class indices":
         x = torch.tensor([pt["input"] for pt in points], dtype=dtype, requires_grad=True)
@@ -101,6 +101,12 @@ def run_lossref(spec, dtype, points):
         target = torch.tensor([pt["target"] for pt in points], dtype=dtype)
         tensors = tensor_options(spec)
         options = {k: torch.full(x.shape, v, dtype=dtype) if k in tensors else v for k, v in setting.items()}
+    return x, target, options
+
+
+def run_lossref(spec, dtype, points):
+    """The loss (reduction='none') at each point, and its gradient as a list per point."""
+    x, target, options = grid_tensors(spec, dtype, points)
     loss = spec.function(x, target, reduction="none", **options)
     loss.sum().backward()
     assert torch.isfinite(loss).all() and torch.isfinite(x.grad).all()
@@ -151,11 +157,7 @@ def settings(spec, count=None):
 
 @pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-def test_value_and_gradient_match_oracle(spec, dtype, request):
-    if dtype == torch.float32 and spec.oracle.float32_limit:
-        # a documented limit (see shift_limit); the dense grid checks the limit itself
-        limit = pytest.mark.xfail(strict=True, raises=AssertionError, reason=spec.oracle.float32_limit)
-        request.applymarker(limit)
+def test_value_and_gradient_match_oracle(spec, dtype):
     for setting in settings(spec):  # one call per setting of the options
         assert_matches_oracle(spec, dtype, oracle_grid(spec.name, setting))
 

@@ -187,10 +187,10 @@ def test_second_derivatives_with_options(epsilon, label_smoothing):
 
     assert torch.autograd.gradcheck(f, (x, w))
     assert torch.autograd.gradgradcheck(f, (x, w))
-    # the differentiable gradient (create_graph) equals the derived one
-    (derived,) = torch.autograd.grad(f(x, w.detach()), x)
+    # the differentiable gradient (create_graph) equals the plain one
+    (plain,) = torch.autograd.grad(f(x, w.detach()), x)
     (differentiable,) = torch.autograd.grad(f(x, w.detach()), x, create_graph=True)
-    torch.testing.assert_close(derived, differentiable.detach(), rtol=1e-13, atol=1e-16)
+    torch.testing.assert_close(plain, differentiable.detach(), rtol=1e-13, atol=1e-16)
 
 
 # -- numerics --------------------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def test_ignored_padding_row_of_minus_inf_drops_out(path, reduction, epsilon, la
         torch.testing.assert_close(grad[[0, 2]] if grad.dim() == 2 else grad, kept_grad, rtol=1e-15, atol=0)
 
 
-@pytest.mark.parametrize("path", ["derived", "create_graph"])
+@pytest.mark.parametrize("path", ["unweighted", "create_graph"])
 def test_row_of_minus_inf_that_counts_is_nan_as_in_cross_entropy(path):
     x = torch.tensor([[0.5, 1.0, -0.3], [-math.inf] * 3], dtype=torch.float64)
     loss, (grad,) = loss_and_gradients(x, torch.tensor([1, 0]), path, reduction="none")
