@@ -1,9 +1,9 @@
 r"""The two primitives whose derivative autograd loses, written once as ``autograd.Function``\ s.
 
-- :func:`sigmoid_pair`: :math:`p = \sigma(x)` and :math:`q = \sigma(-x)`. Autograd forms
+- ``sigmoid_pair``: :math:`p = \sigma(x)` and :math:`q = \sigma(-x)`. Autograd forms
   :math:`\sigma'(x)` as :math:`p (1 - p)`, which is 0 in float32 once :math:`p` rounds to 1
   (:math:`x \gtrsim 17`); here it is :math:`p q`, accurate for every :math:`x`.
-- :func:`log_softmax`: the log-softmax of :func:`lossref.log_softmax`. Autograd of its forward forms
+- ``log_softmax``: the log-softmax of :func:`lossref.log_softmax`. Autograd of its forward forms
   the gradient of :math:`\log p_j` for the most probable class :math:`j` as :math:`1/(1 + r) - 1`,
   0 once :math:`r` is below the rounding of 1 (logits :math:`(20, 0, 0)` in float32); here
   :math:`1 - p_j = -\operatorname{expm1}(\log p_j)`, exact from the accurate output.

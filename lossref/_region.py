@@ -80,9 +80,9 @@ classes (:math:`C' = 1` for ``'binary'``); ``'sum'`` their sum; ``'mean'`` their
 whatever the weights (MONAI and kornia average :math:`w_c \ell_{nc}` over the entries instead).
 As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
 
-**Autograd.** The region losses are plain autograd code over :func:`~lossref._primitives.sigmoid_pair`,
+**Autograd.** The region losses are plain autograd code over ``sigmoid_pair`` (``lossref/_primitives.py``),
 whose derivative :math:`p q` stays accurate where :math:`p \to 1`; custom Functions that fused the
-statistics measured no faster once they save only their inputs (see :func:`confusion`). The one
+statistics measured no faster once they save only their inputs (see ``confusion``). The one
 exception is :func:`~lossref.boundary_loss` of sigmoid logits, whose Function measured faster.
 """
 

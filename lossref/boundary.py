@@ -215,7 +215,7 @@ class _SigmoidBoundary(torch.autograd.Function):
     :math:`p - t` is formed as :math:`p` where :math:`t = 0` and :math:`-\sigma(-x)` where :math:`t = 1`
     (one ``lerp``, exact at both), so every term, which is :math:`\ge 0`, keeps its relative precision
     (:math:`p - 1` would round a confident pixel's term to 0). The backward is differentiable torch code
-    on the inputs: :math:`\phi p q` for :math:`x` (from :func:`~lossref._primitives.sigmoid_pair`, accurate
+    on the inputs: :math:`\phi p q` for :math:`x` (from ``sigmoid_pair``, accurate
     where :math:`p \to 1`), :math:`-\phi (p + q)` for :math:`t` and :math:`p - t` for :math:`\phi`.
     """
 

@@ -49,8 +49,15 @@ FAMILIES = {
 }
 
 #: Modules documented without their members at the end of the API reference: the region losses'
-#: shared conventions (their docstrings point there) and the modules the book is generated from.
-INTERNALS = ["lossref._validation", "lossref._region", "lossref.registry", "lossref.symbolic"]
+#: shared conventions (their docstrings point there), the accurate primitives the losses are built on,
+#: and the modules the book is generated from.
+INTERNALS = [
+    "lossref._primitives",
+    "lossref._validation",
+    "lossref._region",
+    "lossref.registry",
+    "lossref.symbolic",
+]
 
 TARGETS = {"class indices": "class index", "elementwise": "same shape", "region": "mask (per image)"}
 
