@@ -11,6 +11,7 @@ Examples:
     0.3215
 """
 
+from lossref._validation import set_value_checks
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.boundary import (
     BoundaryLoss,
@@ -97,6 +98,7 @@ __all__ = [
     "boundary_loss",
     "hausdorff_dt_loss",
     "signed_distance_map",
+    "set_value_checks",
     "DiceLoss",
     "JaccardLoss",
     "TverskyLoss",

@@ -106,6 +106,8 @@ from lossref._validation import (
     check_reduction,
     check_same_shape,
     check_tensor,
+    checked,
+    compiled_assert,
     readable,
 )
 
@@ -147,15 +149,19 @@ def _check_values(t: Tensor, name: str, ignore_index: Optional[int], hint: str) 
     """Values in [0, 1], or equal to ignore_index. NaN fails. Reads the data (synchronises a GPU).
     Returns whether every value is in [0, 1] (one min/max pass; then no value can be an
     ignore_index outside [0, 1]). A ``meta`` tensor has no values: it passes."""
-    data = readable(t)
-    if data is None or data.numel() == 0:
-        return True
-    lo, hi = torch.aminmax(data)
-    if bool((lo >= 0) & (hi <= 1)):  # NaN fails this and goes to the full check
+    data = checked(t)
+    if data is None:  # value checks off: nothing is known about the values
+        return False
+    if data.numel() == 0:
         return True
     ok = (data >= 0) & (data <= 1)
     if ignore_index is not None:
         ok |= data == ignore_index
+    if compiled_assert(ok.all(), f"{name} must hold values in [0, 1]{hint}"):
+        return False  # the graph cannot branch on whether every value is in [0, 1]
+    lo, hi = torch.aminmax(data)
+    if bool((lo >= 0) & (hi <= 1)):  # NaN fails this and goes to the full check
+        return True
     if bool(ok.all()):
         return False
     bad = ~ok
@@ -258,10 +264,14 @@ def _check_hard(target: Tensor, loss: str) -> None:
     """0/1 values (or ignore_index) in a floating target already checked by :func:`_check_values`,
     for the losses of sets (Lovász, distance maps)."""
     # values are in [0, 1] or ignore_index (an integer) by now: hard exactly when integral
-    data = readable(target)
-    if data is None or torch.equal(data.round(), data):
+    data = checked(target)
+    if data is None:
         return
     soft = (data > 0) & (data < 1)
+    if compiled_assert(~soft.any(), f"target of {loss} must hold 0/1 values (or ignore_index)"):
+        return
+    if torch.equal(data.round(), data):
+        return
     if bool(soft.any()):
         raise ValueError(
             f"target of {loss} must hold 0/1 values (or ignore_index), got a soft label "
@@ -275,6 +285,8 @@ def _any_ignored_index(target: Tensor, c: int, ignore_index: int) -> bool:
     data = readable(target)
     if data is None or data.numel() == 0:
         return False
+    if torch.compiler.is_compiling():  # the graph cannot branch on it: mask always, the same numbers
+        return True
     if 0 <= ignore_index < c:  # a class index: its pixels are left out
         return bool((data == ignore_index).any())
     return bool(data.min() < 0) if ignore_index < 0 else bool(data.max() >= c)
@@ -301,7 +313,10 @@ def _label_target(
     t = _channels_first(target, mode)
     # values all in [0, 1] rule out an ignore_index outside it without another pass over the target
     data = readable(t)
-    if data is None or (in_unit and not 0 <= ignore_index <= 1) or not bool((data == ignore_index).any()):
+    if data is None or (in_unit and not 0 <= ignore_index <= 1):
+        return t, None
+    # under torch.compile the graph cannot branch on it: masked always, the same numbers
+    if not torch.compiler.is_compiling() and not bool((data == ignore_index).any()):
         return t, None
     keep = t != ignore_index
     return torch.where(keep, t, 0.0), keep.to(t.dtype)

@@ -3,7 +3,9 @@
 Each check raises ``ValueError`` or ``TypeError`` naming the argument, what was expected and what
 was found, so that bad input fails at the call site instead of deep inside a torch kernel. Checks
 that read values (a probability in [0, 1], a class index in range) pass tensors on the ``meta``
-device, which have no values: shape inference and tracing run every loss there.
+device, which have no values: shape inference and tracing run every loss there. Under
+``torch.compile`` they are asynchronous asserts in the graph, and :func:`~lossref.set_value_checks`
+turns them off.
 
 **Deliberate differences from torch.** lossref refuses some inputs torch accepts, and answers some
 bad inputs differently; each is tested (``tests/test_bad_input.py``, ``tests/test_torch_module_db.py``):
@@ -110,6 +112,54 @@ def check_broadcasts_to(t: Tensor, name: str, shape: torch.Size, hint: str = "")
         )
 
 
+_VALUE_CHECKS = True
+
+
+def set_value_checks(enabled: bool) -> None:
+    """Turn on or off the checks that read tensor values (default: on).
+
+    The checks of values are: probabilities in :math:`[0, 1]` (:func:`~lossref.binary_cross_entropy`,
+    the region losses on probabilities and their targets), class indices in :math:`[0, C)` or
+    ``ignore_index``, and 0/1 targets for the losses of sets (Lovász, distance maps). Each reads the
+    data, so on a GPU it waits for the stream; under :func:`torch.compile` each is an asynchronous
+    assert (``torch._assert_async``) in the graph, so every loss but ``hausdorff_dt_loss`` compiles
+    with ``fullgraph=True`` (with inductor, a class index out of range is caught first by the
+    generated kernel's own bounds check, a ``RuntimeError`` "index out of bounds"). Checks of types,
+    shapes and options read no values and stay on.
+
+    With value checks off, a value outside the domain is not caught: a probability outside
+    :math:`[0, 1]` gives a wrong loss (NaN, or a number), and a class index out of range fails
+    inside torch's ``gather`` (an ``IndexError`` on the CPU, a device-side assert on CUDA). The
+    convention is torch's ``Distribution.set_default_validate_args``.
+
+    Examples:
+        >>> import torch, lossref
+        >>> lossref.set_value_checks(False)  # for a training loop whose data is known to be valid
+        >>> round(lossref.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.0])).item(), 4)
+        0.6931
+        >>> lossref.set_value_checks(True)
+    """
+    global _VALUE_CHECKS
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
+    _VALUE_CHECKS = enabled
+
+
+def checked(t: Tensor) -> Optional[Tensor]:
+    """The data a value check reads (:func:`readable`), or ``None`` when value checks are off."""
+    return readable(t) if _VALUE_CHECKS else None
+
+
+def compiled_assert(ok: Tensor, message: str) -> bool:
+    """Under :func:`torch.compile`: assert ``ok`` (a 0-dim bool tensor) asynchronously with ``message``
+    and return True, since a Python ``if`` on a value would break the graph; in eager return False,
+    and the caller reads the value and raises its detailed error."""
+    if not torch.compiler.is_compiling():
+        return False
+    torch._assert_async(ok, message)
+    return True
+
+
 def readable(t: Tensor) -> Optional[Tensor]:
     """The data a value check reads: ``t`` itself; under ``torch.func`` transforms the tensor they
     wrap (``vmap`` cannot branch on a value per sample, so the check reads the whole batch at once);
@@ -127,8 +177,10 @@ def readable(t: Tensor) -> Optional[Tensor]:
 
 def check_unit_interval(t: Tensor, name: str) -> None:
     """All elements in [0, 1]. NaN fails the check. Data-dependent: synchronises a GPU stream."""
-    data = readable(t)
+    data = checked(t)
     if data is None or data.numel() == 0:
+        return
+    if compiled_assert(((data >= 0) & (data <= 1)).all(), f"{name} must hold values in [0, 1]"):
         return
     low, high = torch.aminmax(data)  # one pass; NaN propagates into both
     if bool((low >= 0) & (high <= 1)):
@@ -185,10 +237,13 @@ def check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_i
         )
     if target.device != input.device:
         raise ValueError(f"target is on device {target.device} but input is on {input.device}")
-    data = readable(target)
+    data = checked(target)
     if data is None:
         return
     bad = ((data < 0) | (data >= num_classes)) & (data != ignore_index)
+    message = f"target must hold class indices in [0, {num_classes}) or ignore_index ({ignore_index})"
+    if compiled_assert(~bad.any(), message):
+        return
     if bool(bad.any()):  # data-dependent: synchronises a GPU stream, as torch's own check does
         raise ValueError(
             f"target holds class index {int(data[bad][0])}, outside [0, {num_classes}) and not "

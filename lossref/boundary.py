@@ -51,7 +51,7 @@ from lossref._region import (
     ratio,
     reduce_region,
 )
-from lossref._validation import check_index_target, check_same_shape, check_tensor, readable
+from lossref._validation import check_index_target, check_same_shape, check_tensor, checked, readable
 
 __all__ = ["signed_distance_map", "boundary_loss", "hausdorff_dt_loss", "BoundaryLoss", "HausdorffDTLoss"]
 
@@ -163,7 +163,7 @@ def signed_distance_map(
         return _maps_like(masks, dtype or torch.get_default_dtype(), _TARGET_HINT)
     if not target.is_floating_point():
         raise TypeError(f"target must have a floating-point dtype for mode={mode!r}, got {target.dtype}")
-    data = readable(target)
+    data = checked(target)
     if data is not None:
         valid = (data == 0) | (data == 1) | (data == ignore_index)
         if not bool(valid.all()):
@@ -349,6 +349,9 @@ def hausdorff_dt_loss(
 
     Plain autograd (:math:`d_P` is a constant to it): ``torch.func.grad`` and ``jacrev`` work, but
     ``torch.func.vmap`` raises a ValueError, since scipy needs the whole batch to compute :math:`d_P`.
+    For the same reason it is the one loss that ``torch.compile(fullgraph=True)`` cannot capture
+    whole: the distance transform of the prediction runs outside the graph at every step (without
+    ``fullgraph`` it compiles with a graph break there).
 
     Args:
         alpha: the exponent :math:`\alpha > 0` of the distances. Default: ``2.0`` (the paper's).

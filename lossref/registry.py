@@ -222,6 +222,8 @@ class LossSpec:
     #: why ``torch.func.vmap`` cannot run the loss, which then raises a ``ValueError`` saying so;
     #: ``None``: per-sample gradients by ``vmap(grad(...))`` work
     no_vmap: Optional[str] = None
+    #: why ``torch.compile(fullgraph=True)`` cannot capture the loss whole; ``None``: it can
+    no_fullgraph: Optional[str] = None
 
     @property
     def differentiable(self) -> tuple[str, ...]:
@@ -644,12 +646,13 @@ LOSSES: tuple[LossSpec, ...] = (
         ),
         papers=("karimi2020hausdorff",),
         no_vmap="scipy's distance transform of the prediction reads the whole batch at once",
+        no_fullgraph="scipy's distance transform of the prediction runs outside the graph, every step",
     ),
 )
 
 #: the public names of lossref that are not losses (the tests check that every other public name
 #: is a registered loss's function or module, and the reverse)
-UTILITIES: tuple[str, ...] = ("log_softmax", "signed_distance_map")
+UTILITIES: tuple[str, ...] = ("log_softmax", "signed_distance_map", "set_value_checks")
 
 
 def get(name: str) -> LossSpec:

@@ -14,6 +14,7 @@ import pytest
 import torch
 from conftest import SPECS
 
+from lossref import set_value_checks
 from lossref.registry import LOSSES
 
 REDUCTIONS = ["none", "mean", "sum"]
@@ -159,3 +160,23 @@ def test_a_bad_value_still_raises_under_torch_compile(spec):
     compiled = torch.compile(spec.function, backend="eager")
     with pytest.raises(Exception, match="input|target"):
         compiled(*inputs.args.values(), **inputs.options)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in LOSSES if s.domain == "probabilities" or s.target == "class indices"],
+    ids=lambda s: s.name,
+)
+def test_without_value_checks_a_bad_value_is_not_caught(spec):
+    """What ``lossref.set_value_checks(False)`` costs (its docstring): a bad probability gives a
+    number (NaN here) instead of an error, and a class index out of range fails inside torch."""
+    inputs = bad_value(spec, spec.make_inputs(shape_of(spec), seed=0))
+    set_value_checks(False)
+    try:
+        if spec.domain == "probabilities":
+            assert spec.call(inputs, reduction="sum").isnan()
+        else:
+            with pytest.raises((IndexError, RuntimeError)):
+                spec.call(inputs)
+    finally:
+        set_value_checks(True)

@@ -50,10 +50,10 @@ FAMILIES = {
 
 #: Modules documented without their members at the end of the API reference: the region losses'
 #: shared conventions (their docstrings point there), the accurate primitives the losses are built on,
-#: and the modules the book is generated from.
+#: and the modules the book is generated from. (lossref._validation's docstring heads the section of
+#: its public function, set_value_checks.)
 INTERNALS = [
     "lossref._primitives",
-    "lossref._validation",
     "lossref._region",
     "lossref.registry",
     "lossref.symbolic",
