@@ -133,13 +133,22 @@ def compare(impls: dict[str, Callable], spec: LossSpec, inputs: LossInputs, min_
     ]
 
 
-def _job(args: tuple[str, tuple[int, ...], str, float, bool, int]) -> list[Measurement]:
-    name, shape, device, min_time, weighted, rounds = args
+def compiled(spec: LossSpec) -> dict[str, Callable]:
+    """lossref compiled with inductor (whole, ``fullgraph=True``, unless the registry says it cannot be),
+    then torch's kernel compiled the same way, then lossref eager: the first is compared with each."""
+    found = {"lossref compiled": torch.compile(ours(spec), fullgraph=spec.no_fullgraph is None)}
+    if spec.torch_function is not None:
+        found["torch compiled"] = torch.compile(spec.torch_function, fullgraph=True)
+    return {**found, "lossref": ours(spec)}
+
+
+def _job(args: tuple[str, tuple[int, ...], str, float, bool, int, bool]) -> list[Measurement]:
+    name, shape, device, min_time, weighted, rounds, compile_ = args
     spec = get(name)
     inputs = spec.make_inputs(shape, device=device, weighted=weighted and spec.torch_function is not None)
     if spec.precompute is not None:  # options of the target only: computed once, outside the step
         inputs = replace(inputs, options={**inputs.options, **spec.precompute(inputs)})
-    impls = {"lossref": ours(spec), **peers(spec)}
+    impls = compiled(spec) if compile_ else {"lossref": ours(spec), **peers(spec)}
     if len(impls) == 1:
         return []
     return compare(impls, spec, inputs, min_time, rounds)
@@ -150,10 +159,20 @@ def shapes(spec: LossSpec) -> list[tuple[int, ...]]:
     return by_layout.get(spec.target, [(n // 1000, 1000) for n in ELEMENTWISE_SIZES])
 
 
-def run(names: list[str], device: str, min_time: float, weighted: bool, rounds: int, out=sys.stdout):
+def run(
+    names: list[str],
+    device: str,
+    min_time: float,
+    weighted: bool,
+    rounds: int,
+    out=sys.stdout,
+    compile_: bool = False,
+):
     rows: list[Measurement] = []
     jobs = [
-        (name, shape, device, min_time, weighted, rounds) for name in names for shape in shapes(get(name))
+        (name, shape, device, min_time, weighted, rounds, compile_)
+        for name in names
+        for shape in shapes(get(name))
     ]
     context = multiprocessing.get_context("spawn")
     for i, job in enumerate(jobs, 1):
@@ -187,12 +206,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timing per implementation")
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds the time is split into")
     parser.add_argument("--weighted", action="store_true", help="pass the registry's weight options too")
+    parser.add_argument(
+        "--compiled", action="store_true", help="lossref compiled (inductor) vs torch compiled and eager"
+    )
     args = parser.parse_args(argv)
     print(
         f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads;"
         " forward+backward, reduction='mean'; ratio = lossref / peer, < 1: lossref faster"
     )
-    run(args.losses, args.device, args.min_time, args.weighted, args.rounds)
+    run(args.losses, args.device, args.min_time, args.weighted, args.rounds, compile_=args.compiled)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ from conftest import SPECS
 
 import lossref
 
-# dynamo (torch 2.13) instantiates torch.autograd.Function while it traces a custom Function's
-# backward, and torch's own deprecation warning about that is not lossref's to fix
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:<class 'torch.autograd.function.Function'> should not be:DeprecationWarning"
-)
+# torch 2.13's own deprecation warnings while it compiles, not lossref's to fix: dynamo instantiates
+# torch.autograd.Function as it traces a custom Function's backward, and inductor imports torch.jit
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:<class 'torch.autograd.function.Function'>:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning"),
+]
 
 
 def compile_inputs(spec, dtype=torch.float32, weighted=True):
@@ -70,7 +71,9 @@ def test_inductor_equals_eager(spec, dtype, weighted, reduction):
 
     torch._dynamo.reset()
     compiled = torch.compile(loss, backend="inductor", fullgraph=True)
-    tol = dict(rtol=1e-5, atol=1e-7) if dtype == torch.float32 else dict(rtol=1e-11, atol=1e-14)
+    # inductor reorders sums: a result that cancels to about 0 (a weight's gradient) keeps an absolute
+    # error of a few ulp of its terms, which are of order 1
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-11, atol=1e-14)
     expected = value_and_grads(loss, inputs, wrt)
     torch.testing.assert_close(value_and_grads(compiled, inputs, wrt), expected, **tol)
 

@@ -198,6 +198,18 @@ def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
         f":arguments: {_arguments(spec)}",
         f":torch: {torch}",
         f":peers: {peers}",
+        ":torch.compile: "
+        + (
+            "whole (``fullgraph=True``)"
+            if spec.no_fullgraph is None
+            else f"with a graph break: {spec.no_fullgraph}"
+        ),
+        ":torch.func: "
+        + (
+            "``grad``, ``vmap``, ``jacrev``"
+            if spec.no_vmap is None
+            else f"``grad``, ``jacrev``; not ``vmap``: {spec.no_vmap}"
+        ),
     ]
     if papers:
         lines.append(f":paper: {papers}")
