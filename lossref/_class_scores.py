@@ -49,13 +49,6 @@ def weighted_nll(
     return -(picked * w), w
 
 
-def drop_ignored_rows(x: Tensor, target: Tensor, ignore_index: int) -> Tensor:
-    """``x`` with the class scores of ignored samples set to 0: a padding row of -inf logits has a NaN
-    log-softmax whose gradient is NaN even where the loss does not use it. Its gradient is 0 at ignored
-    samples, ``x``'s gradient elsewhere."""
-    return x.masked_fill((target == ignore_index).unsqueeze(class_dim(x)), 0)
-
-
 def index_nll(
     log_probs: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -66,7 +59,10 @@ def index_nll(
     loss = 0.0 - log_p_y * w  # not -(...): +0, not -0, where ignored or where log p_y rounds to 0
     if eps > 0:
         dim = class_dim(log_probs)
-        weighted = log_probs if weight is None else log_probs * class_view(weight, log_probs)
+        # masked before the sum too: an ignored padding row of -inf logits has NaN log-probabilities,
+        # which would reach weight's gradient as NaN * 0
+        kept = log_probs.masked_fill(~keep.unsqueeze(dim), 0)
+        weighted = kept if weight is None else kept * class_view(weight, kept)
         smooth = -weighted.sum(dim).masked_fill(~keep, 0)
         loss = (1 - eps) * loss + (eps / log_probs.shape[dim]) * smooth
     return loss, w, log_p_y

@@ -29,13 +29,14 @@ _LOG_HALF = -math.log(2.0)
 def sum_without_max(e: Tensor, dim: int) -> Tensor:
     r"""The sum :math:`r = \sum_{k \ne j} e_k` of :math:`e = e^{x - x_j}`, exactly 1 at the maximum :math:`j`.
 
-    ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times slower than ``amax``):
-    the maximum and any logit that ties with it or is within rounding of it. Their number less one,
-    an integer that ``round`` recovers from the two sums, is added back; it is 0 unless :math:`r \ge 1`,
-    so a small :math:`r` is exact to the last bit.
+    ``e`` is overwritten. ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times
+    slower than ``amax``): the maximum and any logit that ties with it or is within rounding of it.
+    Their number less one, an integer that ``round`` recovers from the two sums, is added back; it is 0
+    unless :math:`r \ge 1`, so a small :math:`r` is exact to the last bit.
     """
-    below = torch.frac(e).sum(dim, keepdim=True)
-    return below + (e.sum(dim, keepdim=True) - below - 1).round()
+    total = e.sum(dim, keepdim=True)
+    below = e.frac_().sum(dim, keepdim=True)  # e is overwritten: one full-size temporary fewer
+    return below + (total - below - 1).round()
 
 
 class _SigmoidPair(torch.autograd.Function):
@@ -66,8 +67,11 @@ class _LogSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, dim: int) -> Tensor:
+        # in place wherever the tensor written is a temporary: on the CPU every full-size temporary
+        # alive at once costs page faults that outweigh the arithmetic (benchmarks/run.py)
         shifted = x - x.amax(dim, keepdim=True)
-        return shifted - torch.log1p(sum_without_max(shifted.exp(), dim))
+        r = sum_without_max(shifted.exp(), dim)
+        return shifted.sub_(r.log1p_())
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -76,17 +80,20 @@ class _LogSoftmax(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g: Tensor) -> tuple[Tensor, None]:
-        # g - p sum(g); at the arg-max j, if p_j > 1/2, as (g_j - sum(g)) - expm1(log p_j) sum(g), where
-        # g_j - sum(g) is exactly 0 when all of g sits on j (a confident correct prediction). Only at j:
-        # for a small p the plain form is the accurate one, and expm1 over every class costs a pass
+        # g - p sum(g); where p > 1/2 (one class at most), as (g - sum(g)) - expm1(log p) sum(g), where
+        # g - sum(g) is exactly 0 when all of g sits on that class (a confident correct prediction).
+        # Elsewhere the plain form is the accurate one. Elementwise: torch.compile fuses it into one
+        # pass, where an arg-max, gather and scatter cost several times more, eager or compiled
+        # A row without gradient (sum(g) = 0 exactly) gets g, also where log p is not finite: an ignored
+        # padding row of -inf logits has a NaN log-softmax, which would make it NaN (NaN * 0).
         (log_p,) = ctx.saved_tensors
-        dim = ctx.dim
-        total = g.sum(dim, keepdim=True)
-        grad = g - log_p.exp() * total
-        j = log_p.argmax(dim, keepdim=True)
-        log_p_j = log_p.gather(dim, j)
-        top = (g.gather(dim, j) - total) - torch.expm1(log_p_j) * total
-        return grad.scatter(dim, j, torch.where(log_p_j > _LOG_HALF, top, grad.gather(dim, j))), None
+        total = g.sum(ctx.dim, keepdim=True)
+        none = total == 0
+        # in place only on a tensor that depends on every operand (under vmap, only a batched tensor
+        # can take a batched operand in place); -a + b rounds as b - a
+        top = torch.mul(torch.expm1(log_p), total).masked_fill_(none, 0).neg_().add_(g - total)
+        rest = torch.mul(torch.exp(log_p), total).masked_fill_(none, 0).neg_().add_(g)
+        return torch.where(log_p > _LOG_HALF, top, rest), None
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from lossref import _primitives
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import class_dim, class_view, drop_ignored_rows, index_nll, weighted_nll
+from lossref._class_scores import class_dim, class_view, index_nll, weighted_nll
 from lossref._loss import _WeightedLoss
 from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
@@ -207,8 +207,7 @@ def cross_entropy(
         return reduce(-(q * log_probs).sum(dim), reduction)
 
     check_index_target(target, input, num_classes, ignore_index)
-    # a padding row of -inf logits, ignored, would have a NaN log-softmax and NaN gradient
-    log_probs = log_softmax(drop_ignored_rows(input, target, ignore_index), class_dim(input))
+    log_probs = log_softmax(input, class_dim(input))
     loss, w, _ = index_nll(log_probs, target, weight, ignore_index, label_smoothing)
     return reduce_by_weight(loss, w, reduction)
 

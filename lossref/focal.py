@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import class_dim, drop_ignored_rows, pick_target
+from lossref._class_scores import class_dim, pick_target
 from lossref._primitives import log_softmax, sigmoid_pair
 from lossref._reduction import reduce, reduce_by_weight
 from lossref._validation import (
@@ -181,8 +181,7 @@ def softmax_focal_loss(
     check_class_weight(alpha, "alpha", input, num_classes)
     _check_gamma(gamma)
     check_reduction(reduction)
-    # a padding row of -inf logits, ignored, would have a NaN log-softmax and NaN gradient
-    log_probs = log_softmax(drop_ignored_rows(input, target, ignore_index), class_dim(input))
+    log_probs = log_softmax(input, class_dim(input))
     log_pt, alpha_t, keep = pick_target(log_probs, target, alpha, ignore_index)
     # 1 - p_t accurate where p_t is close to 1, as log p_t is
     # 0 - (...): +0, not -0, where ignored or where log p_t rounds to 0

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
-from lossref._class_scores import class_dim, drop_ignored_rows, index_nll
+from lossref._class_scores import class_dim, index_nll
 from lossref._loss import _WeightedLoss
 from lossref._primitives import log_softmax
 from lossref._reduction import reduce_by_weight
@@ -141,8 +141,7 @@ def poly1_cross_entropy(
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
     epsilon = _check_epsilon(epsilon)
-    # a padding row of -inf logits, ignored, would have a NaN log-softmax and NaN gradient
-    log_probs = log_softmax(drop_ignored_rows(input, target, ignore_index), class_dim(input))
+    log_probs = log_softmax(input, class_dim(input))
     ce, w, log_p_y = index_nll(log_probs, target, weight, ignore_index, label_smoothing)
     # 1 - p_y accurate where p_y is close to 1, as log p_y is (exactly 1 - p_y without smoothing)
     one_minus_pt = (1 - label_smoothing) * -torch.expm1(log_p_y) + label_smoothing * (1 - 1 / num_classes)

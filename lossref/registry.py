@@ -224,6 +224,9 @@ class LossSpec:
     no_vmap: Optional[str] = None
     #: why ``torch.compile(fullgraph=True)`` cannot capture the loss whole; ``None``: it can
     no_fullgraph: Optional[str] = None
+    #: eager speed a loss torch lacks may spend beyond its fastest peer's, and why: ``(ratio, why)``;
+    #: ``None``: at most the fastest peer's time (benchmarks/run.py checks it)
+    eager_allowance: Optional[tuple[float, str]] = None
 
     @property
     def differentiable(self) -> tuple[str, ...]:
@@ -299,6 +302,9 @@ _SORTS = (
     "it sorts the errors (piecewise linear in them): checked against the Lovász extension written out "
     "pixel by pixel, against 1 - IoU on hard predictions and by hand in tests/test_region.py"
 )
+#: the exact-overlap family keeps TP, FP and FN as separate non-negative sums (no Σp + Σt − 2 TP,
+#: which cancels to nothing for small losses): the decision of issue 16 accepts the extra passes
+_EXACT_OVERLAP = (1.5, "exact, non-negative confusion statistics (TP, FP, FN summed separately)")
 _DISTANCE = (
     "it needs a Euclidean distance transform of the target: checked against the formula with the "
     "same distance maps, by hand and against MONAI in tests/test_region.py"
@@ -538,6 +544,7 @@ LOSSES: tuple[LossSpec, ...] = (
             Peer("kornia", "kornia.losses.dice_loss"),
         ),
         papers=("milletari2016vnet",),
+        eager_allowance=_EXACT_OVERLAP,
     ),
     _region(
         "jaccard_loss",
@@ -551,6 +558,7 @@ LOSSES: tuple[LossSpec, ...] = (
                 formulas.monai("DiceLoss", sigmoid=True, jaccard=True, smooth_nr=0, smooth_dr=0),
             ),
         ),
+        eager_allowance=_EXACT_OVERLAP,
     ),
     _region(
         "tversky_loss",
@@ -590,6 +598,7 @@ LOSSES: tuple[LossSpec, ...] = (
                 "MONAI", "monai.losses.DiceCELoss(sigmoid=True)", formulas.monai("DiceCELoss", sigmoid=True)
             ),
         ),
+        eager_allowance=_EXACT_OVERLAP,
     ),
     _region(
         "combo_loss",
@@ -598,6 +607,7 @@ LOSSES: tuple[LossSpec, ...] = (
         Symbolic("COMBO"),
         peers=(Peer("formula", "0.25 BCE (torch) + 0.5 Dice (MONAI)", formulas.monai_combo),),
         papers=("taghanaki2019combo",),
+        eager_allowance=_EXACT_OVERLAP,
     ),
     _region(
         "lovasz_hinge",
