@@ -15,7 +15,6 @@ from torch import Tensor
 
 from lossref._autocast import float32_under_autocast, refused_under_autocast
 from lossref._loss import _WeightedLoss
-from lossref._primitives import sigmoid_pair
 from lossref._reduction import reduce, reduce_backward
 from lossref._validation import (
     check_floating,
@@ -240,6 +239,17 @@ def binary_cross_entropy_with_logits(
     return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
+def _coefficients(x: Tensor, y: Tensor, c: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
+    r""":math:`a = h (1 - y) - (1 - h) c y` and :math:`k = 1 - y + c y` (``None`` without ``pos_weight``,
+    where :math:`k = 1`), with :math:`h = 1, \tfrac12, 0` as :math:`x >` , :math:`=`, :math:`< 0`."""
+    # sign and two in-place passes: 3 times faster on the CPU than heaviside, which is not vectorized
+    h = torch.sign(x).add_(1).mul_(0.5)
+    if c is None:
+        return torch.sub(h, y), None
+    not_y, c_y = 1 - y, c * y
+    return torch.lerp(-c_y, not_y, h), not_y + c_y
+
+
 class _BCEWithLogits(torch.autograd.Function):
     r"""Elementwise BCE of logits, reduced: a custom Function because its forward (the value only, in
     place where it can) and backward measured 1.3 to 1.4 times faster than autograd of the softplus form
@@ -265,14 +275,9 @@ class _BCEWithLogits(torch.autograd.Function):
     def forward(x: Tensor, y: Tensor, w: Optional[Tensor], c: Optional[Tensor], reduction: str) -> Tensor:
         # Each temporary is full size, so ops work in place where the tensor written already depends
         # on every operand (under vmap an unbatched tensor cannot take a batched operand in place).
-        neg_l = x.abs().neg_().sigmoid_().neg_().log1p_()  # -l = log1p(-sigma(-|x|)), sigma(-|x|) <= 1/2
-        h = torch.sign(x).add_(1).mul_(0.5)  # sign is 0 at x = 0, where h = 1/2 keeps the value right
-        if c is None:  # k = 1 and a = h - y
-            neg_loss = torch.sub(y, h).mul_(x).add_(neg_l)
-        else:
-            not_y, c_y = 1 - y, c * y
-            a = torch.lerp(-c_y, not_y, h)  # 1 - y or -c y
-            neg_loss = (neg_l * (not_y + c_y)).sub_(a.mul_(x))
+        neg_l = torch.exp(-x.abs()).log1p_().neg_()  # -l = -log1p(exp(-|x|)), fused under compile
+        a, k = _coefficients(x, y, c)
+        neg_loss = a.mul_(x).sub_(neg_l if k is None else neg_l * k).neg_()
         if w is not None:
             neg_loss = neg_loss * w
         return -reduce(neg_loss, reduction)
@@ -289,8 +294,11 @@ class _BCEWithLogits(torch.autograd.Function):
         gw = g if w is None else g * w
         grad_x = grad_y = grad_w = grad_c = None
         if ctx.needs_input_grad[0]:
-            p, q = sigmoid_pair(x)
-            grad_x = torch.lerp(p, -q if c is None else -(c * q), y) * gw  # (1 - y) p - c y q
+            # (1 - y) p - c y q = a - sign(x) k s, with s = sigma(-|x|) <= 1/2 the accurate one of p, q
+            a, k = _coefficients(x, y, c)
+            s = x.abs().neg_().sigmoid_()
+            ks = torch.sign(x).mul_(s if k is None else k * s)
+            grad_x = a.sub_(ks) * gw
         if any(ctx.needs_input_grad[1:4]):
             sp_pos = -F.logsigmoid(-x)  # softplus(x)
             sp_neg = -F.logsigmoid(x)  # softplus(-x)
