@@ -29,14 +29,13 @@ _LOG_HALF = -math.log(2.0)
 def sum_without_max(e: Tensor, dim: int) -> Tensor:
     r"""The sum :math:`r = \sum_{k \ne j} e_k` of :math:`e = e^{x - x_j}`, exactly 1 at the maximum :math:`j`.
 
-    ``e`` is overwritten. ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times
+    ``frac`` zeroes the 1s (one pass, and no arg-max, which is several times
     slower than ``amax``): the maximum and any logit that ties with it or is within rounding of it.
     Their number less one, an integer that ``round`` recovers from the two sums, is added back; it is 0
     unless :math:`r \ge 1`, so a small :math:`r` is exact to the last bit.
     """
-    total = e.sum(dim, keepdim=True)
-    below = e.frac_().sum(dim, keepdim=True)  # e is overwritten: one full-size temporary fewer
-    return below + (total - below - 1).round()
+    below = torch.frac(e).sum(dim, keepdim=True)
+    return below + (e.sum(dim, keepdim=True) - below - 1).round()
 
 
 class _SigmoidPair(torch.autograd.Function):

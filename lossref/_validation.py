@@ -150,14 +150,12 @@ def checked(t: Tensor) -> Optional[Tensor]:
     return readable(t) if _VALUE_CHECKS else None
 
 
-def compiled_assert(ok: Tensor, message: str) -> bool:
-    """Under :func:`torch.compile`: assert ``ok`` (a 0-dim bool tensor) asynchronously with ``message``
-    and return True, since a Python ``if`` on a value would break the graph; in eager return False,
-    and the caller reads the value and raises its detailed error."""
-    if not torch.compiler.is_compiling():
-        return False
+def compiled_assert(ok: Tensor, message: str) -> None:
+    """Under :func:`torch.compile`: assert ``ok`` (a 0-dim bool tensor) asynchronously with ``message``,
+    since a Python ``if`` on a value would break the graph. Callers test
+    ``torch.compiler.is_compiling()`` first, so that eager code does not form ``ok``: it reads the
+    values in one pass and forms the masks of its detailed error only when a check fails."""
     torch._assert_async(ok, message)
-    return True
 
 
 def readable(t: Tensor) -> Optional[Tensor]:
@@ -180,9 +178,10 @@ def check_unit_interval(t: Tensor, name: str) -> None:
     data = checked(t)
     if data is None or data.numel() == 0:
         return
-    if compiled_assert(((data >= 0) & (data <= 1)).all(), f"{name} must hold values in [0, 1]"):
+    if torch.compiler.is_compiling():  # the graph cannot branch on the values
+        compiled_assert(((data >= 0) & (data <= 1)).all(), f"{name} must hold values in [0, 1]")
         return
-    low, high = torch.aminmax(data)  # one pass; NaN propagates into both
+    low, high = torch.aminmax(data)  # one pass, no temporary; NaN propagates into both
     if bool((low >= 0) & (high <= 1)):
         return
     bad = ~((data >= 0) & (data <= 1))
@@ -242,7 +241,8 @@ def check_index_target(target: Tensor, input: Tensor, num_classes: int, ignore_i
         return
     bad = ((data < 0) | (data >= num_classes)) & (data != ignore_index)
     message = f"target must hold class indices in [0, {num_classes}) or ignore_index ({ignore_index})"
-    if compiled_assert(~bad.any(), message):
+    if torch.compiler.is_compiling():  # the graph cannot branch on the values
+        compiled_assert(~bad.any(), message)
         return
     if bool(bad.any()):  # data-dependent: synchronises a GPU stream, as torch's own check does
         raise ValueError(

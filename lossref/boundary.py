@@ -34,7 +34,6 @@ import torch
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
-from lossref._primitives import sigmoid_pair
 from lossref._region import (
     Mode,
     Region,
@@ -43,12 +42,10 @@ from lossref._region import (
     check_common,
     check_mode,
     num_channels,
-    pixel_count,
     pixel_mean,
     prepare,
     probabilities,
     probability,
-    ratio,
     reduce_region,
 )
 from lossref._validation import check_index_target, check_same_shape, check_tensor, checked, readable
@@ -206,40 +203,6 @@ def _target_map(
     return canonical_input(distance_map, mode, region)
 
 
-class _SigmoidBoundary(torch.autograd.Function):
-    r"""Per row of (N, C', S): the sum of :math:`\phi (p - t)` for :math:`p = \sigma(x)` and 0/1 targets
-    :math:`t`. A custom Function because it measured 1.2 to 1.4 times faster than autograd of the same
-    terms (:func:`boundary_loss` forward and backward with a precomputed map, float32 (8, 1 or 4, 256, 256),
-    2 threads).
-
-    :math:`p - t` is formed as :math:`p` where :math:`t = 0` and :math:`-\sigma(-x)` where :math:`t = 1`
-    (one ``lerp``, exact at both), so every term, which is :math:`\ge 0`, keeps its relative precision
-    (:math:`p - 1` would round a confident pixel's term to 0). The backward is differentiable torch code
-    on the inputs: :math:`\phi p q` for :math:`x` (from ``sigmoid_pair``, accurate
-    where :math:`p \to 1`), :math:`-\phi (p + q)` for :math:`t` and :math:`p - t` for :math:`\phi`.
-    """
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: Tensor, t: Tensor, phi: Tensor) -> Tensor:
-        return torch.linalg.vecdot(torch.lerp(torch.sigmoid(x), -torch.sigmoid(-x), t), phi)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        ctx.save_for_backward(*inputs)
-
-    @staticmethod
-    def backward(ctx, g: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
-        x, t, phi = ctx.saved_tensors
-        p, q = sigmoid_pair(x)
-        g = g.unsqueeze(-1)
-        grad_x = g * phi * (p * q) if ctx.needs_input_grad[0] else None
-        grad_t = -(g * phi) * (p + q) if ctx.needs_input_grad[1] else None
-        grad_phi = g * torch.lerp(p, -q, t) if ctx.needs_input_grad[2] else None
-        return grad_x, grad_t, grad_phi
-
-
 @float32_under_autocast
 def boundary_loss(
     input: Tensor,
@@ -269,9 +232,8 @@ def boundary_loss(
 
     Each term is formed as :math:`\phi p` where :math:`t = 0` and :math:`-\phi (1 - p)` where
     :math:`t = 1`, with :math:`1 - p = \sigma(-x)` from logits, so a confident pixel keeps its small
-    term and gradient. From sigmoid logits (``'binary'``, ``'multilabel'``) the sums are a custom
-    ``autograd.Function``, which measured 1.2 to 1.4 times faster than autograd of the same terms; from
-    a softmax or probabilities they are plain autograd.
+    term and gradient. Plain autograd: a custom ``autograd.Function`` of the sums was 1.4 times
+    faster eager but 3 times slower under ``torch.compile`` (``benchmarks/run.py``).
 
     Args:
         input: logits (or probabilities with ``from_logits=False``), as in :func:`~lossref.dice_loss`.
@@ -308,13 +270,11 @@ def boundary_loss(
         hard_target="boundary_loss",
     )
     phi = _target_map(input, target, mode, ignore_index, distance_map, region)
-    if from_logits and mode != "multiclass":  # a sigmoid per channel
-        phi = phi if region.valid is None else phi * region.valid  # ignored pixels: t = 0, and phi = 0
-        total = _SigmoidBoundary.apply(canonical_input(input, mode, region), region.t, phi)
-        loss = ratio(total if per_image else total.sum(0), pixel_count(region, per_image))
-    else:  # a softmax, or probabilities: the same terms under autograd
-        p, q = probabilities(region)
-        loss = pixel_mean(phi * torch.lerp(p, -q, region.t), region, per_image)
+    # p - t as p where t = 0 and -(1 - p) where t = 1 (one lerp, exact at both): every term, which is
+    # >= 0, keeps its relative precision (p - 1 would round a confident pixel's term to 0). Plain
+    # autograd: a custom Function was 1.4 times faster eager but 3 times slower compiled (issue 16)
+    p, q = probabilities(region)  # 0 at ignored pixels, so are their terms
+    loss = pixel_mean(phi * torch.lerp(p, -q, region.t), region, per_image)
     return reduce_region(loss, weight, region, reduction)
 
 

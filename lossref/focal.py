@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lossref._autocast import float32_under_autocast
@@ -33,7 +32,7 @@ from lossref._validation import (
     check_same_shape,
     check_tensor,
 )
-from lossref.bce import BCEWithLogitsLoss
+from lossref.bce import BCEWithLogitsLoss, bce_with_logits_terms
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
 
@@ -71,8 +70,9 @@ def sigmoid_focal_loss(
     give the BCE itself. Soft targets are allowed. Note the default ``reduction='none'``, as in
     torchvision. Plain autograd: :math:`1 - p_t = y_n \sigma(-x_n) + (1 - y_n) \sigma(x_n)` from
     ``sigmoid_pair`` (whose derivative :math:`\sigma(x)\sigma(-x)` autograd of ``torch.sigmoid`` would
-    round to 0 for large logits) and the BCE from ``logsigmoid``, so no custom ``autograd.Function`` is
-    needed; the gradient is finite for every finite logit and every :math:`\gamma \ge 0`.
+    round to 0 for large logits) and the BCE, value and gradient, from
+    :func:`~lossref.binary_cross_entropy_with_logits`, so no custom ``autograd.Function`` of its own;
+    the gradient is finite for every finite logit and every :math:`\gamma \ge 0`.
 
     Args:
         input: logits, any shape, floating.
@@ -105,15 +105,12 @@ def sigmoid_focal_loss(
     _check_gamma(gamma)
     _check_alpha(alpha)
     check_reduction(reduction)
+    ce = bce_with_logits_terms(input, target, pos_weight)
     p, q = sigmoid_pair(input)
-    not_y = 1 - target
-    positive = target if pos_weight is None else target * pos_weight
-    # the BCE as two non-negative terms, each -logsigmoid: accurate for every finite logit
-    ce = -(positive * F.logsigmoid(input) + not_y * F.logsigmoid(-input))
-    one_minus_pt = not_y * p + target * q  # non-negative terms: no cancellation
-    loss = ce * _focal_factor(one_minus_pt, gamma)
+    # 1 - p_t = (1 - y) p + y q, exact at y in {0, 1}; soft labels add non-negative parts
+    loss = ce * _focal_factor(torch.lerp(p, q, target), gamma)
     if alpha >= 0:
-        loss = loss * (alpha * target + (1 - alpha) * not_y)
+        loss = loss * (target * (2 * alpha - 1) + (1 - alpha))  # alpha y + (1 - alpha)(1 - y)
     return reduce(loss if weight is None else loss * weight, reduction)
 
 
