@@ -6,7 +6,12 @@ Fails (exit 1, one line per problem) unless
 - the landing page exists;
 - MathJax is the vendored copy: no page loads a script from a CDN, every page with math loads
   _static/tex-chtml-full.js, and that file and its woff-v2 fonts are in _static/;
-- each chapter page exists and shows no error output (traceback or stderr from an executed cell).
+- each chapter page exists and shows no error output (traceback or stderr from an executed cell);
+- no cell of a chapter shows its printed output in many boxes: at most twice one per gap between its
+  other outputs (the book merges a cell's printed output, nb_merge_streams; the cells whose text
+  alternates with figures are not merged, and the kernel may split a print there; a progress bar
+  printed piece by piece would be hundreds of boxes);
+- no folded cell keeps myst-nb's generic label: solutions say they are solutions.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ CHAPTERS = sorted(
 )
 # How myst-nb marks outputs that must not appear in the book (class tokens on the output block).
 ERROR_OUTPUTS = {"traceback": "a traceback", "stderr": "output on stderr"}
+# myst-nb's label of a folded cell when the cell sets none (code_prompt_show)
+GENERIC_PROMPT = "Show code cell"
 
 
 class Page(HTMLParser):
@@ -38,6 +45,10 @@ class Page(HTMLParser):
         self.has_math = False
         self.error_outputs: set[str] = set()
         self.traceback_text = False
+        self.generic_prompt = False
+        #: per code cell, the number of printed-output (stream) boxes and of other output boxes
+        self.stream_boxes: list[int] = []
+        self.other_boxes: list[int] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -46,12 +57,21 @@ class Page(HTMLParser):
             self.scripts.append(a["src"] or "")
         if tag in ("span", "div") and "math" in classes:
             self.has_math = True
+        if tag == "div" and "cell" in classes:
+            self.stream_boxes.append(0)
+            self.other_boxes.append(0)
         if "output" in classes:
             self.error_outputs |= classes & ERROR_OUTPUTS.keys()
+            if self.stream_boxes:
+                (self.stream_boxes if "stream" in classes else self.other_boxes)[-1] += 1
+        elif tag == "img" and self.other_boxes:  # a figure: an image inside the cell's outputs
+            self.other_boxes[-1] += 1
 
     def handle_data(self, data: str) -> None:
         if "Traceback (most recent call last)" in data:
             self.traceback_text = True
+        if GENERIC_PROMPT in data:
+            self.generic_prompt = True
 
 
 def parse(path: Path) -> Page:
@@ -98,6 +118,17 @@ def check(html: Path) -> list[str]:
             problems.append(f"{chapter}: an executed cell shows {ERROR_OUTPUTS[cls]} (class 'output {cls}')")
         if page.traceback_text and "traceback" not in page.error_outputs:
             problems.append(f"{chapter}: contains 'Traceback (most recent call last)'")
+        for streams, others in zip(page.stream_boxes, page.other_boxes, strict=True):
+            if streams > 2 * (others + 1):
+                problems.append(
+                    f"{chapter}: a cell shows its printed output in {streams} boxes around {others} other "
+                    "outputs (nb_merge_streams)"
+                )
+                break
+        if page.generic_prompt:
+            problems.append(
+                f"{chapter}: a folded cell is labelled '{GENERIC_PROMPT} ...' (set code_prompt_show)"
+            )
     return problems
 
 

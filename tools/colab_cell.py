@@ -73,10 +73,17 @@ def cell_source(nb: nbformat.NotebookNode, root: Path = ROOT) -> str:
     )
 
 
+#: the labels of the folded cell in the book (myst-nb's default says "Show code cell content")
+PROMPTS = {
+    "code_prompt_show": "Show the Colab install cell",
+    "code_prompt_hide": "Hide the Colab install cell",
+}
+
+
 def expected_cell(nb: nbformat.NotebookNode, root: Path = ROOT) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(cell_source(nb, root))
     cell["id"] = CELL_ID
-    cell["metadata"] = {"tags": ["hide-cell"]}
+    cell["metadata"] = {"tags": ["hide-cell"], "mystnb": dict(PROMPTS)}
     return cell
 
 
@@ -94,6 +101,7 @@ def update(path: Path, root: Path = ROOT, check: bool = False) -> bool:
         if (
             cell.source == want.source
             and cell.metadata.get("tags") == ["hide-cell"]
+            and cell.metadata.get("mystnb") == PROMPTS
             and existing == first_code_cell(nb)
         ):
             return True
@@ -101,6 +109,7 @@ def update(path: Path, root: Path = ROOT, check: bool = False) -> bool:
             return False
         cell.source = want.source
         cell.metadata["tags"] = ["hide-cell"]
+        cell.metadata["mystnb"] = dict(PROMPTS)
     else:
         if check:
             return False

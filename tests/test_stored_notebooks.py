@@ -1,0 +1,102 @@
+"""The stored chapters as a reader downloads them and as the book shows them: valid notebooks, printed
+output in one box per cell, folded cells labelled for what they hold; and the built book's check
+(.ci/check_book.py) that fails if a flood of output boxes or a generic label comes back."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+_spec = importlib.util.spec_from_file_location("check_book", ROOT / ".ci" / "check_book.py")
+check_book = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = check_book
+_spec.loader.exec_module(check_book)
+
+
+def _kinds(cell: nbformat.NotebookNode) -> str:
+    """A code cell's outputs as a string: 's' for printed text (a stream), 'o' for anything else."""
+    return "".join("s" if out.output_type == "stream" else "o" for out in cell.outputs)
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
+def notebook(request) -> nbformat.NotebookNode:
+    return nbformat.read(request.param, as_version=4)
+
+
+def test_every_stored_chapter_is_a_valid_notebook(notebook):
+    nbformat.validate(notebook)  # raises on a schema violation, e.g. outputs on a markdown cell
+
+
+def test_printed_output_is_one_box_between_other_outputs(notebook):
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert "ss" not in _kinds(cell), f"unmerged printed output in a cell:\n{cell.source[:200]}"
+
+
+def test_only_cells_whose_text_alternates_with_figures_opt_out_of_merging(notebook):
+    """The book merges each cell's printed output (nb_merge_streams in _config.yml), which moves it all
+    before the cell's first figure or equation; a cell whose text comes between them opts out."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kinds = _kinds(cell)
+        alternates = "o" in kinds[kinds.find("s") : kinds.rfind("s") + 1]  # text, a figure, text
+        opted_out = cell.metadata.get("mystnb", {}).get("merge_streams") is False
+        assert alternates == opted_out, f"merge_streams of the cell:\n{cell.source[:200]}"
+
+
+def test_every_folded_exercise_solution_is_labelled_as_a_solution(notebook):
+    solutions = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code"
+        and "hide-cell" in c.metadata.get("tags", [])
+        and c.source.startswith("# Exercise")
+    ]
+    for cell in solutions:
+        assert cell.metadata.get("mystnb", {}).get("code_prompt_show") == "Show the solution"
+    for cell in notebook.cells:  # and no folded cell keeps myst-nb's generic "Show code cell content"
+        if "hide-cell" in cell.metadata.get("tags", []):
+            assert "code_prompt_show" in cell.metadata.get("mystnb", {}), cell.source[:200]
+
+
+def _page(body: str) -> check_book.Page:
+    page = check_book.Page()
+    page.feed(f"<html><body>{body}</body></html>")
+    return page
+
+
+def _cell(*outputs: str) -> str:
+    boxes = {
+        "s": '<div class="output stream highlight-myst-ansi notranslate"><pre>text</pre></div>',
+        "o": '<div class="cell_output docutils container"><img src="figure.png"/></div>',
+    }
+    return '<div class="cell docutils container">' + "".join(boxes[o] for o in outputs) + "</div>"
+
+
+def test_the_book_check_counts_printed_boxes_and_other_outputs_per_cell():
+    page = _page(_cell("s") + _cell("o", "s", "o", "s") + _cell(*"s" * 219))
+    assert page.stream_boxes == [1, 2, 219] and page.other_boxes == [0, 2, 0]
+
+
+def test_the_book_check_fails_a_flood_of_output_boxes_and_a_generic_label(tmp_path, monkeypatch):
+    html = tmp_path / "html"
+    (html / "_static" / check_book.FONTS).mkdir(parents=True)
+    (html / "_static" / check_book.FONTS / "a.woff").write_text("")
+    (html / "_static" / check_book.MATHJAX).write_text("")
+    (html / "intro.html").write_text("<html></html>")
+    page = html / "chapters" / "a.html"
+    page.parent.mkdir()
+    monkeypatch.setattr(check_book, "CHAPTERS", ["chapters/a.html"])
+    page.write_text(_cell("o", "s", "o", "s") + _cell("s"))
+    assert check_book.check(html) == []
+    page.write_text(_cell(*"s" * 219) + "<span>Show code cell content</span>")
+    problems = check_book.check(html)
+    assert any("219 boxes" in p for p in problems) and any("folded cell" in p for p in problems)
