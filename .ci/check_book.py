@@ -11,7 +11,8 @@ Fails (exit 1, one line per problem) unless
   other outputs (the book merges a cell's printed output, nb_merge_streams; the cells whose text
   alternates with figures are not merged, and the kernel may split a print there; a progress bar
   printed piece by piece would be hundreds of boxes);
-- no folded cell keeps myst-nb's generic label: solutions say they are solutions.
+- no folded cell keeps myst-nb's generic label: solutions say they are solutions;
+- each chapter page has an "edit this page" link and the date its source last changed.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Page(HTMLParser):
         self.error_outputs: set[str] = set()
         self.traceback_text = False
         self.generic_prompt = False
+        self.edit_link = False
+        self.last_updated = False
         #: per code cell, the number of printed-output (stream) boxes and of other output boxes
         self.stream_boxes: list[int] = []
         self.other_boxes: list[int] = []
@@ -53,6 +56,8 @@ class Page(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         classes = set((a.get("class") or "").split())
+        if tag == "a" and "/edit/" in (a.get("href") or ""):
+            self.edit_link = True
         if tag == "script" and a.get("src"):
             self.scripts.append(a["src"] or "")
         if tag in ("span", "div") and "math" in classes:
@@ -72,6 +77,8 @@ class Page(HTMLParser):
             self.traceback_text = True
         if GENERIC_PROMPT in data:
             self.generic_prompt = True
+        if "Last updated on" in data:
+            self.last_updated = True
 
 
 def parse(path: Path) -> Page:
@@ -125,6 +132,10 @@ def check(html: Path) -> list[str]:
                     "outputs (nb_merge_streams)"
                 )
                 break
+        if not page.edit_link:
+            problems.append(f"{chapter}: no 'edit this page' link (html.use_edit_page_button)")
+        if not page.last_updated:
+            problems.append(f"{chapter}: no 'Last updated on' date (tools/lossref_book.py, from git)")
         if page.generic_prompt:
             problems.append(
                 f"{chapter}: a folded cell is labelled '{GENERIC_PROMPT} ...' (set code_prompt_show)"

@@ -86,7 +86,9 @@ def test_the_book_check_counts_printed_boxes_and_other_outputs_per_cell():
     assert page.stream_boxes == [1, 2, 219] and page.other_boxes == [0, 2, 0]
 
 
-def test_the_book_check_fails_a_flood_of_output_boxes_and_a_generic_label(tmp_path, monkeypatch):
+def test_the_book_check_fails_a_flood_of_boxes_a_generic_label_and_a_page_without_edit_or_date(
+    tmp_path, monkeypatch
+):
     html = tmp_path / "html"
     (html / "_static" / check_book.FONTS).mkdir(parents=True)
     (html / "_static" / check_book.FONTS / "a.woff").write_text("")
@@ -95,8 +97,10 @@ def test_the_book_check_fails_a_flood_of_output_boxes_and_a_generic_label(tmp_pa
     page = html / "chapters" / "a.html"
     page.parent.mkdir()
     monkeypatch.setattr(check_book, "CHAPTERS", ["chapters/a.html"])
-    page.write_text(_cell("o", "s", "o", "s") + _cell("s"))
+    reader = '<a href="https://example.org/edit/main/a.ipynb">Edit</a><p>Last updated on 2026-12-06.</p>'
+    page.write_text(_cell("o", "s", "o", "s") + _cell("s") + reader)
     assert check_book.check(html) == []
     page.write_text(_cell(*"s" * 219) + "<span>Show code cell content</span>")
     problems = check_book.check(html)
     assert any("219 boxes" in p for p in problems) and any("folded cell" in p for p in problems)
+    assert any("edit this page" in p for p in problems) and any("Last updated" in p for p in problems)

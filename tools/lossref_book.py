@@ -21,6 +21,7 @@ twice: a SyntaxError on every page) and pydata-sphinx-theme's empty default colo
 from __future__ import annotations
 
 import importlib
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -468,6 +469,27 @@ def default_colour_mode(app: Sphinx, config: Any) -> None:
     config.html_context = context
 
 
+def page_last_updated(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """The date of the last commit that changed the page's source, for the theme's footer ("Last
+    updated on ..."); Sphinx's own html_last_updated_fmt would give the build's date on every page.
+    Generated pages and a source outside git (an unpacked archive) show none."""
+    source = app.env.doc2path(pagename, base=True) if pagename in app.env.found_docs else None
+    if source is None or not Path(source).is_file():
+        return
+    try:
+        date = subprocess.run(
+            ["git", "log", "-1", "--format=%cs", "--", str(source)],
+            cwd=Path(source).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return
+    if date:
+        context["last_updated"] = date
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("loss-atlas", LossAtlas)
     app.add_directive("loss-api", LossApi)
@@ -475,4 +497,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", always_regenerate)
     app.connect("html-page-context", dedupe_assets, priority=900)
     app.connect("config-inited", default_colour_mode)
+    app.connect("html-page-context", page_last_updated)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
