@@ -12,7 +12,9 @@ Fails (exit 1, one line per problem) unless
   alternates with figures are not merged, and the kernel may split a print there; a progress bar
   printed piece by piece would be hundreds of boxes);
 - no folded cell keeps myst-nb's generic label: solutions say they are solutions;
-- each chapter page has an "edit this page" link and the date its source last changed.
+- each chapter page has an "edit this page" link and the date its source last changed;
+- no page shows the theme's second, empty header (pydata-sphinx-theme's navbar, ``#pst-header``, kept
+  empty and not displayed by _templates/layout.html).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Page(HTMLParser):
         self.traceback_text = False
         self.generic_prompt = False
         self.edit_link = False
+        self.second_header = False
         self.last_updated = False
         #: per code cell, the number of printed-output (stream) boxes and of other output boxes
         self.stream_boxes: list[int] = []
@@ -56,6 +59,8 @@ class Page(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         classes = set((a.get("class") or "").split())
+        if tag == "header" and a.get("id") == "pst-header":
+            self.second_header = "display: none" not in (a.get("style") or "")
         if tag == "a" and "/edit/" in (a.get("href") or ""):
             self.edit_link = True
         if tag == "script" and a.get("src"):
@@ -106,6 +111,10 @@ def check(html: Path) -> list[str]:
         for src in page.scripts:
             if any(marker in src for marker in CDN_MARKERS):
                 problems.append(f"{rel}: loads a script from a CDN: {src}")
+        if page.second_header:
+            problems.append(
+                f"{rel}: has the theme's second, empty header (#pst-header; _templates/layout.html)"
+            )
         if page.has_math:
             local = [
                 (path.parent / urlsplit(src).path).resolve()

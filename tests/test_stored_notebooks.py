@@ -99,8 +99,12 @@ def test_the_book_check_fails_a_flood_of_boxes_a_generic_label_and_a_page_withou
     monkeypatch.setattr(check_book, "CHAPTERS", ["chapters/a.html"])
     reader = '<a href="https://example.org/edit/main/a.ipynb">Edit</a><p>Last updated on 2026-12-06.</p>'
     page.write_text(_cell("o", "s", "o", "s") + _cell("s") + reader)
+    page.write_text(page.read_text() + '<header id="pst-header" style="display: none"></header>')
     assert check_book.check(html) == []
-    page.write_text(_cell(*"s" * 219) + "<span>Show code cell content</span>")
+    page.write_text(
+        '<header id="pst-header"></header>' + _cell(*"s" * 219) + "<span>Show code cell content</span>"
+    )
     problems = check_book.check(html)
     assert any("219 boxes" in p for p in problems) and any("folded cell" in p for p in problems)
     assert any("edit this page" in p for p in problems) and any("Last updated" in p for p in problems)
+    assert any("second, empty header" in p for p in problems)
