@@ -55,6 +55,7 @@ class Page(HTMLParser):
         #: per code cell, the number of printed-output (stream) boxes and of other output boxes
         self.stream_boxes: list[int] = []
         self.other_boxes: list[int] = []
+        self._cell_depth = 0  # open <div>s of the current cell; 0 outside cells
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -70,12 +71,19 @@ class Page(HTMLParser):
         if tag == "div" and "cell" in classes:
             self.stream_boxes.append(0)
             self.other_boxes.append(0)
+            self._cell_depth = 0
+        if tag == "div" and (self._cell_depth or "cell" in classes):
+            self._cell_depth += 1
         if "output" in classes:
             self.error_outputs |= classes & ERROR_OUTPUTS.keys()
-            if self.stream_boxes:
+            if self._cell_depth:
                 (self.stream_boxes if "stream" in classes else self.other_boxes)[-1] += 1
-        elif tag == "img" and self.other_boxes:  # a figure: an image inside the cell's outputs
+        elif tag == "img" and self._cell_depth:  # a figure among the cell's outputs
             self.other_boxes[-1] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self._cell_depth:
+            self._cell_depth -= 1
 
     def handle_data(self, data: str) -> None:
         if "Traceback (most recent call last)" in data:

@@ -82,7 +82,7 @@ class _LogSoftmax(torch.autograd.Function):
         # g - p sum(g); where p > 1/2 (one class at most), as (g - sum(g)) - expm1(log p) sum(g), where
         # g - sum(g) is exactly 0 when all of g sits on that class (a confident correct prediction).
         # Elsewhere the plain form is the accurate one. Elementwise: torch.compile fuses it into one
-        # pass, where an arg-max, gather and scatter cost several times more, eager or compiled
+        # pass, where an arg-max, gather and scatter cost several times more, eager or compiled.
         # A row without gradient (sum(g) = 0 exactly) gets g, also where log p is not finite: an ignored
         # padding row of -inf logits has a NaN log-softmax, which would make it NaN (NaN * 0).
         (log_p,) = ctx.saved_tensors

@@ -82,7 +82,8 @@ def _cell(*outputs: str) -> str:
 
 
 def test_the_book_check_counts_printed_boxes_and_other_outputs_per_cell():
-    page = _page(_cell("s") + _cell("o", "s", "o", "s") + _cell(*"s" * 219))
+    figure_in_text = '<p><img src="drawing.png"/></p>'  # not a cell's output
+    page = _page(_cell("s") + figure_in_text + _cell("o", "s", "o", "s") + _cell(*"s" * 219))
     assert page.stream_boxes == [1, 2, 219] and page.other_boxes == [0, 2, 0]
 
 
