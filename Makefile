@@ -33,13 +33,17 @@ check: $(STAMP) browser
 	$(PY) tools/check_links.py
 	$(PY) tools/check_browser.py
 
-## browser: install Debian's chromium (apt-get, as root or with sudo) when no Chromium is found
+## browser: install Debian's chromium when no Chromium is found, and Debian's Noto CJK fonts when
+## fontconfig lists no font for Chinese (the errata quote Chinese; the browser check fails on a
+## page whose Chinese is drawn without a Chinese font) (apt-get, as root or with sudo)
 browser:
 	@found=""; for b in $$CHROMIUM $(BROWSERS); do command -v $$b >/dev/null 2>&1 && found=$$b && break; done; \
-	if [ -z "$$found" ]; then \
-	  echo "no Chromium found: installing Debian's chromium with apt-get"; \
+	packages=""; [ -n "$$found" ] || packages=" chromium"; \
+	[ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || packages="$$packages fonts-noto-cjk"; \
+	if [ -n "$$packages" ]; then \
+	  echo "installing with apt-get:$$packages"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$packages; \
 	fi
 
 ## test: unit tests, doctests, and nbval over every chapter, on two workers (pytest-xdist; --dist

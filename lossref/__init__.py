@@ -7,7 +7,8 @@ Examples:
     >>> import torch, lossref
     >>> logits = torch.tensor([[1.5, -0.3], [-2.0, 0.7]])
     >>> labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    >>> round(lossref.binary_cross_entropy_with_logits(logits, labels).item(), 4)
+    >>> loss = lossref.binary_cross_entropy_with_logits(logits, labels)
+    >>> round(loss.item(), 4)
     0.3215
 """
 

@@ -134,8 +134,10 @@ def set_value_checks(enabled: bool) -> None:
 
     Examples:
         >>> import torch, lossref
-        >>> lossref.set_value_checks(False)  # for a training loop whose data is known to be valid
-        >>> round(lossref.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.0])).item(), 4)
+        >>> # for a training loop whose data is known to be valid
+        >>> lossref.set_value_checks(False)
+        >>> p, y = torch.tensor([0.5]), torch.tensor([1.0])
+        >>> round(lossref.binary_cross_entropy(p, y).item(), 4)
         0.6931
         >>> lossref.set_value_checks(True)
     """

@@ -137,9 +137,11 @@ def binary_cross_entropy(
         >>> from lossref import binary_cross_entropy
         >>> p = torch.tensor([0.9, 0.2, 0.5])
         >>> y = torch.tensor([1.0, 0.0, 1.0])
-        >>> round(binary_cross_entropy(p, y).item(), 4)  # (-ln .9 - ln .8 - ln .5) / 3
+        >>> # (-ln .9 - ln .8 - ln .5) / 3
+        >>> round(binary_cross_entropy(p, y).item(), 4)
         0.3406
-        >>> binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])).item()  # clamped
+        >>> # the log is clamped at -100, as in torch
+        >>> binary_cross_entropy(torch.zeros(1), torch.ones(1)).item()
         100.0
     """
     check_floating(input, "input")
@@ -217,11 +219,14 @@ def binary_cross_entropy_with_logits(
         >>> round(binary_cross_entropy_with_logits(x, y).item(), 4)
         0.3778
         >>> # a confident, correct negative: torch rounds this loss to 0
-        >>> f"{binary_cross_entropy_with_logits(torch.tensor([-40.0]), torch.tensor([0.0])).item():.4g}"
+        >>> x, y = torch.tensor([-40.0]), torch.tensor([0.0])
+        >>> f"{binary_cross_entropy_with_logits(x, y).item():.4g}"
         '4.248e-18'
         >>> # pos_weight per class of a (N, C) multi-label problem
         >>> x, y = torch.zeros(4, 3), torch.ones(4, 3)
-        >>> loss = binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor([1.0, 2.0, 3.0]))
+        >>> loss = binary_cross_entropy_with_logits(
+        ...     x, y, pos_weight=torch.tensor([1.0, 2.0, 3.0])
+        ... )
         >>> round(loss.item(), 4)  # ln 2 * (1 + 2 + 3) / 3
         1.3863
     """
@@ -338,7 +343,8 @@ class BCELoss(_WeightedLoss):
         >>> import torch
         >>> from lossref import BCELoss
         >>> loss = BCELoss()
-        >>> round(loss(torch.tensor([0.9, 0.2]), torch.tensor([1.0, 0.0])).item(), 4)
+        >>> p, y = torch.tensor([0.9, 0.2]), torch.tensor([1.0, 0.0])
+        >>> round(loss(p, y).item(), 4)
         0.1643
     """
 
@@ -363,7 +369,8 @@ class BCEWithLogitsLoss(_WeightedLoss):
         >>> import torch
         >>> from lossref import BCEWithLogitsLoss
         >>> loss = BCEWithLogitsLoss(pos_weight=torch.tensor([3.0]))
-        >>> round(loss(torch.tensor([0.0]), torch.tensor([1.0])).item(), 4)  # 3 ln 2
+        >>> # 3 ln 2
+        >>> round(loss(torch.tensor([0.0]), torch.tensor([1.0])).item(), 4)
         2.0794
     """
 

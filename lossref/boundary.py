@@ -140,7 +140,8 @@ def signed_distance_map(
         >>> from lossref import signed_distance_map
         >>> signed_distance_map(torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]]))
         tensor([[ 1., -1., -1.,  1.,  2.]])
-        >>> signed_distance_map(torch.zeros(1, 3))  # no foreground: the diagonal, 3
+        >>> # no foreground: the diagonal, 3
+        >>> signed_distance_map(torch.zeros(1, 3))
         tensor([[3., 3., 3.]])
     """
     check_tensor(target, "target")
@@ -253,9 +254,12 @@ def boundary_loss(
     Examples:
         >>> import torch
         >>> from lossref import boundary_loss
-        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])  # phi = 1, -1, -1, 1, 2
-        >>> p = torch.tensor([[0.0, 1.0, 0.0, 0.0, 1.0]])  # misses pixel 2, adds pixel 4
-        >>> boundary_loss(p, t, from_logits=False).item()  # (-1 * -1 + 2 * 1) / 5
+        >>> # phi = 1, -1, -1, 1, 2
+        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])
+        >>> # misses pixel 2, adds pixel 4
+        >>> p = torch.tensor([[0.0, 1.0, 0.0, 0.0, 1.0]])
+        >>> # (-1 * -1 + 2 * 1) / 5
+        >>> boundary_loss(p, t, from_logits=False).item()
         0.6000000238418579
     """
     check_common(input, target, mode, weight, reduction, extra=((distance_map, "distance_map"),))
@@ -325,9 +329,12 @@ def hausdorff_dt_loss(
     Examples:
         >>> import torch
         >>> from lossref import hausdorff_dt_loss
-        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])  # d_G = 1, 1, 1, 1, 2
-        >>> p = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.5]])  # d_P the same (0.5 is not > 1/2)
-        >>> hausdorff_dt_loss(p, t, from_logits=False).item()  # 0.25 * (4 + 4) / 5
+        >>> # d_G = 1, 1, 1, 1, 2
+        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])
+        >>> # d_P the same (0.5 is not > 1/2)
+        >>> p = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.5]])
+        >>> # 0.25 * (4 + 4) / 5
+        >>> hausdorff_dt_loss(p, t, from_logits=False).item()
         0.4000000059604645
     """
     check_common(input, target, mode, weight, reduction, extra=((distance_map, "distance_map"),))

@@ -107,10 +107,14 @@ def nll_loss(
     Examples:
         >>> import torch
         >>> from lossref import nll_loss
-        >>> log_probs = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]))
-        >>> round(nll_loss(log_probs, torch.tensor([0, 1])).item(), 4)  # (ln 2 - ln 0.8) / 2
+        >>> log_probs = torch.log(
+        ...     torch.tensor([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]])
+        ... )
+        >>> # (ln 2 - ln 0.8) / 2
+        >>> round(nll_loss(log_probs, torch.tensor([0, 1])).item(), 4)
         0.4581
-        >>> round(nll_loss(log_probs, torch.tensor([0, -100])).item(), 4)  # second ignored: ln 2
+        >>> # second ignored: ln 2
+        >>> round(nll_loss(log_probs, torch.tensor([0, -100])).item(), 4)
         0.6931
     """
     num_classes = check_class_scores(input)
@@ -185,9 +189,12 @@ def cross_entropy(
         >>> import torch
         >>> from lossref import cross_entropy
         >>> logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-        >>> round(cross_entropy(logits, torch.tensor([0, 2])).item(), 4)  # mean of 0.2395 and ln 3
+        >>> target = torch.tensor([0, 2])
+        >>> # mean of 0.2395 and ln 3
+        >>> round(cross_entropy(logits, target).item(), 4)
         0.6691
-        >>> round(cross_entropy(logits, torch.tensor([0, 2]), label_smoothing=0.1).item(), 4)
+        >>> loss = cross_entropy(logits, target, label_smoothing=0.1)
+        >>> round(loss.item(), 4)
         0.7357
     """
     num_classes = check_class_scores(input)
@@ -223,7 +230,8 @@ class NLLLoss(_WeightedLoss):
     Examples:
         >>> import torch
         >>> from lossref import NLLLoss
-        >>> round(NLLLoss()(torch.log(torch.tensor([[0.5, 0.5]])), torch.tensor([1])).item(), 4)
+        >>> log_probs = torch.log(torch.tensor([[0.5, 0.5]]))
+        >>> round(NLLLoss()(log_probs, torch.tensor([1])).item(), 4)
         0.6931
     """
 
@@ -250,7 +258,8 @@ class CrossEntropyLoss(_WeightedLoss):
         >>> import torch
         >>> from lossref import CrossEntropyLoss
         >>> criterion = CrossEntropyLoss(label_smoothing=0.1)
-        >>> round(criterion(torch.zeros(2, 3), torch.tensor([0, 1])).item(), 4)  # ln 3, whatever the target
+        >>> x, y = torch.zeros(2, 3), torch.tensor([0, 1])
+        >>> round(criterion(x, y).item(), 4)  # ln 3, whatever the target
         1.0986
     """
 

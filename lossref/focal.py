@@ -94,7 +94,8 @@ def sigmoid_focal_loss(
         >>> from lossref import sigmoid_focal_loss
         >>> x, y = torch.tensor([0.0, 3.0]), torch.tensor([1.0, 1.0])
         >>> loss = sigmoid_focal_loss(x, y, alpha=-1, gamma=2.0)
-        >>> [round(v, 6) for v in loss.tolist()]  # 0.5**2 ln 2, sigma(-3)**2 ln(1 + e**-3)
+        >>> # 0.5**2 ln 2, sigma(-3)**2 ln(1 + e**-3)
+        >>> [round(v, 6) for v in loss.tolist()]
         [0.173287, 0.000109]
     """
     check_floating(input, "input")
@@ -168,8 +169,10 @@ def softmax_focal_loss(
         >>> import torch
         >>> from lossref import softmax_focal_loss
         >>> x = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
-        >>> loss = softmax_focal_loss(x, torch.tensor([0, 0]), gamma=1.0, reduction="none")
-        >>> [round(v, 6) for v in loss.tolist()]  # 0.5 ln 2, p = 1/(1+e**-2): (1 - p) (-ln p)
+        >>> y = torch.tensor([0, 0])
+        >>> loss = softmax_focal_loss(x, y, gamma=1.0, reduction="none")
+        >>> # 0.5 ln 2, p = 1/(1+e**-2): (1 - p) (-ln p)
+        >>> [round(v, 6) for v in loss.tolist()]
         [0.346574, 0.01513]
     """
     num_classes = check_class_scores(input)
@@ -203,7 +206,8 @@ class FocalLoss(nn.Module):
         >>> import torch
         >>> from lossref import BCEWithLogitsLoss, FocalLoss
         >>> criterion = FocalLoss(BCEWithLogitsLoss(), gamma=1.5, alpha=0.25)
-        >>> round(criterion(torch.zeros(4), torch.ones(4)).item(), 5)  # 0.25 * 0.5**1.5 * ln 2
+        >>> # 0.25 * 0.5**1.5 * ln 2
+        >>> round(criterion(torch.zeros(4), torch.ones(4)).item(), 5)
         0.06127
     """
 

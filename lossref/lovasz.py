@@ -100,9 +100,11 @@ def lovasz_hinge(
         >>> import torch
         >>> from lossref import lovasz_hinge
         >>> t = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
-        >>> lovasz_hinge(torch.tensor([[2.0, 1.0, -1.0, -3.0]]), t).item()  # every margin >= 1
+        >>> # every margin >= 1
+        >>> lovasz_hinge(torch.tensor([[2.0, 1.0, -1.0, -3.0]]), t).item()
         0.0
-        >>> # pixel 1 undecided, error 1: the Jaccard loss of mispredicting it, 1 - 1/2
+        >>> # pixel 1 undecided, error 1:
+        >>> # the Jaccard loss of mispredicting it, 1 - 1/2
         >>> lovasz_hinge(torch.tensor([[2.0, 0.0, -1.0, -3.0]]), t).item()
         0.5
     """
@@ -163,9 +165,11 @@ def lovasz_softmax(
     Examples:
         >>> import torch
         >>> from lossref import lovasz_softmax
-        >>> probs = torch.tensor([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])  # (N=1, C=2, 3 pixels)
+        >>> # (N=1, C=2, 3 pixels)
+        >>> probs = torch.tensor([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
         >>> labels = torch.tensor([[0, 1, 1]])
-        >>> lovasz_softmax(probs, labels, from_logits=False, reduction="none")  # 1 - IoU: 1 - 1/2, 1 - 1/2
+        >>> # 1 - IoU: 1 - 1/2, 1 - 1/2
+        >>> lovasz_softmax(probs, labels, from_logits=False, reduction="none")
         tensor([[0.5000, 0.5000]])
     """
     check_common(input, target, mode, weight, reduction)

@@ -149,9 +149,11 @@ def tversky_loss(
         >>> from lossref import tversky_loss
         >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])  # predicted mask
         >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])  # TP = 1, FP = 1, FN = 1
-        >>> round(tversky_loss(p, t, 0.3, 0.7, from_logits=False, smooth=0).item(), 6)  # 1 - 1 / 2
+        >>> loss = tversky_loss(p, t, 0.3, 0.7, from_logits=False, smooth=0)
+        >>> round(loss.item(), 6)  # 1 - 1 / 2
         0.5
-        >>> round(tversky_loss(p, t, 0.1, 0.9, from_logits=False, smooth=0).item(), 6)
+        >>> loss = tversky_loss(p, t, 0.1, 0.9, from_logits=False, smooth=0)
+        >>> round(loss.item(), 6)  # FP = FN: only alpha + beta counts
         0.5
     """
     check_common(input, target, mode, weight, reduction)
@@ -196,12 +198,15 @@ def dice_loss(
         >>> from lossref import dice_loss
         >>> p = torch.tensor([[0.9, 0.8, 0.1, 0.0]])
         >>> t = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
-        >>> round(dice_loss(p, t, from_logits=False, smooth=0).item(), 6)  # 1 - 2 * 1.7 / (1.8 + 2)
+        >>> # 1 - 2 * 1.7 / (1.8 + 2)
+        >>> round(dice_loss(p, t, from_logits=False, smooth=0).item(), 6)
         0.105263
         >>> empty = torch.zeros(1, 4)
-        >>> dice_loss(empty, empty, from_logits=False, smooth=0).item()  # empty on empty: perfect
+        >>> # empty on empty: perfect
+        >>> dice_loss(empty, empty, from_logits=False, smooth=0).item()
         0.0
-        >>> dice_loss(p, empty, from_logits=False, smooth=0).item()  # anything on empty: the worst
+        >>> # anything on empty: the worst
+        >>> dice_loss(p, empty, from_logits=False, smooth=0).item()
         1.0
     """
     check_common(input, target, mode, weight, reduction)
@@ -241,7 +246,8 @@ def jaccard_loss(
         >>> from lossref import jaccard_loss
         >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
         >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
-        >>> round(jaccard_loss(p, t, from_logits=False, smooth=0).item(), 6)  # 1 - 1/3
+        >>> # 1 - 1/3
+        >>> round(jaccard_loss(p, t, from_logits=False, smooth=0).item(), 6)
         0.666667
     """
     check_common(input, target, mode, weight, reduction)
@@ -291,7 +297,10 @@ def focal_tversky_loss(
         >>> from lossref import focal_tversky_loss
         >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
         >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
-        >>> round(focal_tversky_loss(p, t, gamma=0.5, from_logits=False, smooth=0).item(), 6)  # 0.5 ** 0.5
+        >>> loss = focal_tversky_loss(
+        ...     p, t, gamma=0.5, from_logits=False, smooth=0
+        ... )
+        >>> round(loss.item(), 6)  # 0.5 ** 0.5
         0.707107
     """
     check_common(input, target, mode, weight, reduction)
@@ -349,8 +358,10 @@ def dice_bce_loss(
     Examples:
         >>> import torch
         >>> from lossref import dice_bce_loss
-        >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])  # p = 1/2 everywhere
-        >>> round(dice_bce_loss(x, t, smooth=0).item(), 6)  # ln 2 + (0.5 + 0.5) / (1 + 0.5 + 0.5)
+        >>> # p = 1/2 everywhere
+        >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])
+        >>> # ln 2 + (0.5 + 0.5) / (1 + 0.5 + 0.5)
+        >>> round(dice_bce_loss(x, t, smooth=0).item(), 6)
         1.193147
     """
     check_common(input, target, mode, weight, reduction)
@@ -408,7 +419,8 @@ def combo_loss(
         >>> import torch
         >>> from lossref import combo_loss
         >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])
-        >>> # 0.5 * (0.5 ln 2) + 0.5 * 0.5: WCE = ln 2 / 2 at beta = 1/2, Dice loss 1/2
+        >>> # WCE = ln 2 / 2 at beta = 1/2, Dice loss 1/2:
+        >>> # 0.5 * (0.5 ln 2) + 0.5 * 0.5
         >>> round(combo_loss(x, t, smooth=0).item(), 6)
         0.423287
     """
@@ -439,7 +451,8 @@ class DiceLoss(_SmoothedLoss):
         >>> import torch
         >>> from lossref import DiceLoss
         >>> criterion = DiceLoss(mode="multiclass", include_background=False)
-        >>> logits, labels = torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))
+        >>> logits = torch.randn(2, 3, 8, 8)
+        >>> labels = torch.randint(0, 3, (2, 8, 8))
         >>> criterion(logits, labels).shape
         torch.Size([])
     """

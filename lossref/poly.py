@@ -125,11 +125,13 @@ def poly1_cross_entropy(
     Examples:
         >>> import math, torch
         >>> from lossref import poly1_cross_entropy
-        >>> x = torch.tensor([[0.0, math.log(3)], [0.0, 0.0]])  # p = (1/4, 3/4) and (1/2, 1/2)
-        >>> loss = poly1_cross_entropy(x, torch.tensor([1, 0]), reduction="none")
+        >>> # p = (1/4, 3/4) and (1/2, 1/2)
+        >>> x = torch.tensor([[0.0, math.log(3)], [0.0, 0.0]])
+        >>> y = torch.tensor([1, 0])
+        >>> loss = poly1_cross_entropy(x, y, reduction="none")
         >>> [round(v, 6) for v in loss.tolist()]  # ln(4/3) + 1/4, ln 2 + 1/2
         [0.537682, 1.193147]
-        >>> loss = poly1_cross_entropy(x, torch.tensor([1, 0]), epsilon=-1.0)
+        >>> loss = poly1_cross_entropy(x, y, epsilon=-1.0)
         >>> round(loss.item(), 6)  # (ln(4/3) - 1/4 + ln 2 - 1/2) / 2
         0.115415
     """
@@ -162,7 +164,8 @@ class Poly1CrossEntropyLoss(_WeightedLoss):
         >>> import torch
         >>> from lossref import Poly1CrossEntropyLoss
         >>> criterion = Poly1CrossEntropyLoss(epsilon=2.0)
-        >>> round(criterion(torch.zeros(2, 4), torch.tensor([0, 3])).item(), 4)  # ln 4 + 2 * 3/4
+        >>> x, y = torch.zeros(2, 4), torch.tensor([0, 3])
+        >>> round(criterion(x, y).item(), 4)  # ln 4 + 2 * 3/4
         2.8863
     """
 

@@ -334,10 +334,12 @@ def l1_loss(
     Examples:
         >>> import torch
         >>> from lossref import l1_loss
-        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
+        >>> x = torch.tensor([1.0, 2.0, 3.0])
+        >>> y = torch.tensor([1.5, 2.0, 1.0])
         >>> round(l1_loss(x, y).item(), 4)  # (0.5 + 0 + 2) / 3
         0.8333
-        >>> l1_loss(x, y, weight=torch.tensor([2.0, 1.0, 1.0])).item()  # (2 * 0.5 + 0 + 2) / (2 + 1 + 1)
+        >>> w = torch.tensor([2.0, 1.0, 1.0])
+        >>> l1_loss(x, y, weight=w).item()  # (2 * 0.5 + 0 + 2) / (2 + 1 + 1)
         0.75
     """
     _check_inputs(input, target, reduction, weight)
@@ -385,10 +387,12 @@ def mse_loss(
     Examples:
         >>> import torch
         >>> from lossref import mse_loss
-        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
+        >>> x = torch.tensor([1.0, 2.0, 3.0])
+        >>> y = torch.tensor([1.5, 2.0, 1.0])
         >>> round(mse_loss(x, y).item(), 4)  # (0.25 + 0 + 4) / 3
         1.4167
-        >>> mse_loss(x, y, weight=torch.tensor([2.0, 1.0, 1.0])).item()  # (2 * 0.25 + 0 + 4) / 4
+        >>> w = torch.tensor([2.0, 1.0, 1.0])
+        >>> mse_loss(x, y, weight=w).item()  # (2 * 0.25 + 0 + 4) / 4
         1.125
     """
     _check_inputs(input, target, reduction, weight)
@@ -441,8 +445,10 @@ def smooth_l1_loss(
     Examples:
         >>> import torch
         >>> from lossref import smooth_l1_loss
-        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
-        >>> smooth_l1_loss(x, y, reduction="none").tolist()  # 0.5**2 / 2, 0, 2 - 1/2
+        >>> x = torch.tensor([1.0, 2.0, 3.0])
+        >>> y = torch.tensor([1.5, 2.0, 1.0])
+        >>> # 0.5**2 / 2, 0, 2 - 1/2
+        >>> smooth_l1_loss(x, y, reduction="none").tolist()
         [0.125, 0.0, 1.5]
         >>> round(smooth_l1_loss(x, y, beta=0.0).item(), 4)  # the L1 loss
         0.8333
@@ -504,11 +510,14 @@ def huber_loss(
     Examples:
         >>> import torch
         >>> from lossref import huber_loss
-        >>> x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.5, 2.0, 1.0])
-        >>> huber_loss(x, y, delta=2.0, reduction="none").tolist()  # 0.5**2 / 2, 0, 2 (2 - 2/2)
+        >>> x = torch.tensor([1.0, 2.0, 3.0])
+        >>> y = torch.tensor([1.5, 2.0, 1.0])
+        >>> # 0.5**2 / 2, 0, 2 (2 - 2/2)
+        >>> huber_loss(x, y, delta=2.0, reduction="none").tolist()
         [0.125, 0.0, 2.0]
         >>> w = torch.tensor([2.0, 1.0, 1.0])
-        >>> huber_loss(x, y, delta=2.0, weight=w).item()  # (2 * 0.125 + 0 + 2) / 3 elements
+        >>> # (2 * 0.125 + 0 + 2) / 3 elements
+        >>> huber_loss(x, y, delta=2.0, weight=w).item()
         0.75
     """
     _check_inputs(input, target, reduction, weight)
@@ -551,8 +560,10 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
     Examples:
         >>> import torch
         >>> from lossref import log_cosh_loss
-        >>> loss = log_cosh_loss(torch.tensor([0.0, 1e4]), torch.tensor([0.0, 0.0]), reduction="none")
-        >>> [round(v, 3) for v in loss.tolist()]  # 0, 1e4 - ln 2 (cosh(1e4) itself overflows)
+        >>> x, y = torch.tensor([0.0, 1e4]), torch.tensor([0.0, 0.0])
+        >>> loss = log_cosh_loss(x, y, reduction="none")
+        >>> # 0, 1e4 - ln 2 (cosh(1e4) itself overflows)
+        >>> [round(v, 3) for v in loss.tolist()]
         [0.0, 9999.307]
     """
     _check_inputs(input, target, reduction)
@@ -596,7 +607,8 @@ def quantile_loss(input: Tensor, target: Tensor, q: float = 0.5, reduction: str 
         >>> from lossref import quantile_loss
         >>> x, y = torch.tensor([1.0, 1.0]), torch.tensor([2.0, 0.0])
         >>> loss = quantile_loss(x, y, q=0.9, reduction="none")
-        >>> [round(v, 6) for v in loss.tolist()]  # under by 1: 0.9 * 1; over by 1: (0.9 - 1) * -1
+        >>> # under by 1: 0.9 * 1; over by 1: (0.9 - 1) * -1
+        >>> [round(v, 6) for v in loss.tolist()]
         [0.9, 0.1]
     """
     _check_inputs(input, target, reduction)
@@ -640,7 +652,8 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
         >>> import torch
         >>> from lossref import charbonnier_loss
         >>> x, y = torch.tensor([0.0, 4.0]), torch.tensor([0.0, 0.0])
-        >>> charbonnier_loss(x, y, eps=3.0, reduction="none").tolist()  # sqrt(0 + 9), sqrt(16 + 9)
+        >>> # sqrt(0 + 9), sqrt(16 + 9)
+        >>> charbonnier_loss(x, y, eps=3.0, reduction="none").tolist()
         [3.0, 5.0]
     """
     _check_inputs(input, target, reduction)
@@ -666,7 +679,8 @@ class L1Loss(_WeightedLoss):
     Examples:
         >>> import torch
         >>> from lossref import L1Loss
-        >>> L1Loss()(torch.tensor([1.0, 2.0]), torch.tensor([2.0, 4.0])).item()  # (1 + 2) / 2
+        >>> x, y = torch.tensor([1.0, 2.0]), torch.tensor([2.0, 4.0])
+        >>> L1Loss()(x, y).item()  # (1 + 2) / 2
         1.5
     """
 
@@ -691,7 +705,8 @@ class MSELoss(_WeightedLoss):
     Examples:
         >>> import torch
         >>> from lossref import MSELoss
-        >>> MSELoss()(torch.tensor([1.0, 2.0]), torch.tensor([2.0, 4.0])).item()  # (1 + 4) / 2
+        >>> x, y = torch.tensor([1.0, 2.0]), torch.tensor([2.0, 4.0])
+        >>> MSELoss()(x, y).item()  # (1 + 4) / 2
         2.5
     """
 
@@ -715,7 +730,8 @@ class SmoothL1Loss(_Loss):
     Examples:
         >>> import torch
         >>> from lossref import SmoothL1Loss
-        >>> SmoothL1Loss(beta=2.0)(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])).item()  # (1/4 + 2) / 2
+        >>> x, y = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])
+        >>> SmoothL1Loss(beta=2.0)(x, y).item()  # (1/4 + 2) / 2
         1.125
     """
 
@@ -746,7 +762,8 @@ class HuberLoss(_WeightedLoss):
     Examples:
         >>> import torch
         >>> from lossref import HuberLoss
-        >>> HuberLoss(delta=2.0)(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])).item()  # (1/2 + 4) / 2
+        >>> x, y = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])
+        >>> HuberLoss(delta=2.0)(x, y).item()  # (1/2 + 4) / 2
         2.25
     """
 
@@ -774,7 +791,8 @@ class LogCoshLoss(_Loss):
     Examples:
         >>> import torch
         >>> from lossref import LogCoshLoss
-        >>> round(LogCoshLoss()(torch.tensor([100.0]), torch.tensor([0.0])).item(), 4)  # 100 - ln 2
+        >>> x, y = torch.tensor([100.0]), torch.tensor([0.0])
+        >>> round(LogCoshLoss()(x, y).item(), 4)  # 100 - ln 2
         99.3069
     """
 
@@ -796,7 +814,8 @@ class QuantileLoss(_Loss):
         >>> import torch
         >>> from lossref import QuantileLoss
         >>> criterion = QuantileLoss(q=0.75)
-        >>> criterion(torch.tensor([0.0, 0.0]), torch.tensor([2.0, -2.0])).item()  # (1.5 + 0.5) / 2
+        >>> x, y = torch.tensor([0.0, 0.0]), torch.tensor([2.0, -2.0])
+        >>> criterion(x, y).item()  # (1.5 + 0.5) / 2
         1.0
     """
 
@@ -825,7 +844,8 @@ class CharbonnierLoss(_Loss):
     Examples:
         >>> import torch
         >>> from lossref import CharbonnierLoss
-        >>> CharbonnierLoss(eps=3.0)(torch.tensor([4.0, 0.0]), torch.tensor([0.0, 0.0])).item()  # (5 + 3) / 2
+        >>> x, y = torch.tensor([4.0, 0.0]), torch.tensor([0.0, 0.0])
+        >>> CharbonnierLoss(eps=3.0)(x, y).item()  # (5 + 3) / 2
         4.0
     """
 

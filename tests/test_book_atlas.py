@@ -1,5 +1,4 @@
-"""The book's generated pages (tools/lossref_book.py) follow the registry; the Colab cell follows
-_config.yml."""
+"""The book's generated pages (tools/lossref_book.py) follow the registry."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from lossref.registry import LOSSES
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-import colab_cell  # noqa: E402
 import lossref_book  # noqa: E402
 
 
@@ -64,13 +62,3 @@ def test_paper_keys_are_in_references_bib():
     for spec in LOSSES:
         for key in spec.papers:
             assert "{" + key + "," in bib, (spec.name, key)
-
-
-def test_every_chapter_starts_with_the_colab_install_cell_for_the_configured_repository():
-    assert colab_cell.main(["--check"]) == 0, "run: .venv/bin/python tools/colab_cell.py"
-    url = colab_cell.repository_url()
-    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        first = next(c for c in nb.cells if c.cell_type == "code")
-        assert first.get("id") == colab_cell.CELL_ID and url in first.source
-        assert first.get("outputs") == [], f"{path}: the install cell must print nothing outside Colab"

@@ -5,13 +5,17 @@ output in one box per cell, folded cells labelled for what they hold; and the bu
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: the book's code column: the line length chapters/ruff.toml gives ruff for the chapters' code
+COLUMN = int(re.search(r"^line-length = (\d+)", (ROOT / "chapters" / "ruff.toml").read_text(), re.M).group(1))
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 _spec = importlib.util.spec_from_file_location("check_book", ROOT / ".ci" / "check_book.py")
@@ -109,3 +113,24 @@ def test_the_book_check_fails_a_flood_of_boxes_a_generic_label_and_a_page_withou
     assert any("219 boxes" in p for p in problems) and any("folded cell" in p for p in problems)
     assert any("edit this page" in p for p in problems) and any("Last updated" in p for p in problems)
     assert any("second, empty header" in p for p in problems)
+
+
+def width(line: str) -> int:
+    """Columns a line takes in a monospace font: a wide character (Chinese) takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+def test_every_printed_line_fits_the_code_column(notebook):
+    """What a cell prints fits the column the book shows it in (its code does too: ruff's line
+    length, tests/test_style.py), so that nothing is cut off or scrolls."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.outputs:
+            text = (
+                out.get("text", "")
+                if out.output_type == "stream"
+                else out.get("data", {}).get("text/plain", "")
+            )
+            wide = [line for line in "".join(text).splitlines() if width(line) > COLUMN]
+            assert not wide, f"printed lines wider than {COLUMN} columns: {wide[:3]}\n{cell.source[:200]}"

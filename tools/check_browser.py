@@ -13,7 +13,17 @@ problem) unless
 - every image loaded (``complete`` and ``naturalWidth > 0``);
 - nothing was logged as an error: console errors, uncaught exceptions, failed resource loads;
 - no request left the machine: only file:, data:, blob:, about: and localhost URLs are requested
-  (any other http(s)/ws request is blocked and reported).
+  (any other http(s)/ws request is blocked and reported);
+- nothing is clipped, at the desktop width (1280 px) and at a phone's (390 px), with every folded
+  cell opened: no box hides content that overflows it (``overflow`` hidden or clip); nothing
+  widens the page; at 1280 px code and printed output fit their box (a scroll bar on code is not
+  fitting), and only display equations and tables may scroll, each in its own box, and the
+  package's source quoted as it is in its file, at the package's width of 110 (the listings under
+  _modules/, and the chapters' ``literalinclude`` blocks, marked ``:class: package-source``);
+  at 390 px anything may scroll in its own box;
+- Chinese text is marked ``lang="zh-Hans"`` (or ``zh-CN``) and drawn with a font that covers
+  Chinese: the platform font Chromium actually used for it (DevTools' ``CSS.getPlatformFontsForNode``)
+  is one that fontconfig lists for ``:lang=zh``, not a fallback that shows empty boxes.
 It saves a screenshot of the top of every page except the highlighted sources under _modules/.
 
 Only the Python standard library: Chromium is driven through the DevTools protocol over a pipe
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import queue
@@ -57,6 +68,12 @@ FLAGS = (
 LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome", "devtools"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 VIEWPORT = (1280, 1600)
+#: The widths the layout is checked at: a desktop browser, and a phone (CSS pixels).
+WIDTHS = (1280, 390)
+#: A phone's width is narrower than this: anything may scroll in its own box there.
+NARROW = 600
+#: A language tag the page may mark Chinese with: zh-Hans (this book), zh-CN (Sphinx's `language`).
+CHINESE_LANGS = ("zh-hans", "zh-cn")
 
 # Runs in the page once it has loaded: waits for MathJax and the images, then reports.
 PAGE_CHECK = r"""
@@ -125,6 +142,88 @@ PAGE_CHECK = r"""
   };
 })()
 """
+
+
+# Runs at each width of WIDTHS: what overflows its box, and how. MathJax's hidden copy of each
+# equation for screen readers (mjx-assistive-mml) is positioned over the equation and may be wider than
+# what is drawn; it is taken out of the measurement only.
+LAYOUT_CHECK = r"""
+(async () => {
+  const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });
+  let style = document.getElementById("lossref-measure");
+  if (!style) {
+    style = document.createElement("style");
+    style.id = "lossref-measure";
+    style.textContent = "mjx-assistive-mml { display: none !important; }";
+    document.head.appendChild(style);
+  }
+  await frame();
+  const width = window.innerWidth;
+  const narrow = width < NARROW;
+  const source = location.pathname.includes("/_modules/");
+  const describe = (el) => {
+    const cell = el.closest(".cell");
+    const tag = el.tagName.toLowerCase() + (el.className ? "." + String(el.className).split(" ")[0] : "");
+    const where = cell ? (el.closest(".cell_output") ? "output of a code cell" : "code cell") : tag;
+    const text = (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 60);
+    return `${where} (${el.scrollWidth} px in ${el.clientWidth}): ${text}`;
+  };
+  const isEquation = (el) => el.matches('mjx-container[display="true"], div.math');
+  const isTable = (el) => el.matches("table, .pst-scrollable-table-container, .table-wrapper");
+  const clipped = [], scrolls = [], widens = [];
+  let scrolling = 0;
+  const article = document.querySelector(".bd-article") || document.querySelector("main") || document.body;
+  for (const el of article.querySelectorAll("*")) {
+    if (el.tagName !== "MJX-CONTAINER" && el.closest("mjx-container")) continue;  // MathJax's own parts
+    if (el.clientWidth === 0 || el.scrollWidth <= el.clientWidth + 1) continue;
+    const overflow = getComputedStyle(el).overflowX;
+    if (overflow === "hidden" || overflow === "clip") clipped.push(describe(el));
+    else if (overflow === "auto" || overflow === "scroll") {
+      scrolling += 1;
+      const quoted = el.tagName === "PRE" && (source || el.closest(".package-source"));
+      const allowed = narrow || isEquation(el) || isTable(el) || quoted;
+      if (!allowed) scrolls.push(describe(el));
+    }
+  }
+  const page = document.documentElement.scrollWidth;
+  if (page > width + 1) {
+    for (const el of document.body.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      if (r.right <= width + 1 || r.width === 0) continue;
+      // inside a box that scrolls or hides it, or in a drawer fixed off the screen: not what
+      // widens the page
+      let boxed = false;
+      for (let a = el; a && a !== document.body && !boxed; a = a.parentElement) {
+        const style = getComputedStyle(a);
+        boxed = (a !== el && style.overflowX !== "visible") || style.position === "fixed";
+      }
+      const parent = el.parentElement.getBoundingClientRect().right;
+      if (!boxed && parent <= width + 1) widens.push(describe(el));
+    }
+  }
+  const han = /[\u3400-\u9fff\uf900-\ufaff]/;
+  const unmarked = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!han.test(n.textContent)) continue;
+    const tagged = n.parentElement.closest("[lang]");
+    const lang = tagged ? tagged.getAttribute("lang").toLowerCase() : "";
+    if (!CHINESE.includes(lang)) unmarked.push(n.textContent.trim().slice(0, 40));
+  }
+  return {width, page, clipped, scrolls, widens, scrolling, unmarked};
+})()
+""".replace("NARROW", str(NARROW)).replace("CHINESE", json.dumps(list(CHINESE_LANGS)))
+
+
+@functools.cache
+def chinese_fonts() -> frozenset[str]:
+    """Font families that fontconfig lists as covering Chinese (empty where fc-list is missing)."""
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return frozenset()
+    listed = subprocess.run([fc, ":lang=zh", "family"], capture_output=True, text=True).stdout
+    return frozenset(f.strip() for line in listed.splitlines() for f in line.split(",") if f.strip())
 
 
 def find_browser(explicit: str | None = None) -> str | None:
@@ -275,7 +374,7 @@ class Browser:
         self.session = devtools.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
         ]
-        for domain in ("Page", "Runtime", "Log", "Network"):
+        for domain in ("Page", "Runtime", "Log", "Network", "DOM", "CSS"):
             self.call(f"{domain}.enable")
         # Every request to a remote host is held, then refused: the check itself never goes out.
         self.call(
@@ -326,10 +425,43 @@ class Browser:
             shot = self.call("Page.captureScreenshot", {"format": "png"})
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
+        if info:
+            info["layout"] = [self._layout(width) for width in WIDTHS]
+            info["chinese"] = self._chinese_fonts()
         more, _ = self._drain(timeout=0.2, until="never")
         problems += self._event_problems(events + more)
         problems += page_problems(info)
         return problems, info
+
+    def _viewport(self, width: int) -> None:
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def _layout(self, width: int) -> dict:
+        """The page laid out at ``width`` (then back at the desktop width): what overflows, and how."""
+        self._viewport(width)
+        try:
+            reply = self.call(
+                "Runtime.evaluate", {"expression": LAYOUT_CHECK, "awaitPromise": True, "returnByValue": True}
+            )
+        finally:
+            self._viewport(VIEWPORT[0])
+        if "exceptionDetails" in reply:
+            raise RuntimeError(f"the layout check failed: {reply['exceptionDetails'].get('text')}")
+        return reply["result"]["value"]
+
+    def _chinese_fonts(self) -> list[tuple[str, list[str]]]:
+        """Each element marked as Chinese: its text, and the platform fonts Chromium drew it with."""
+        root = self.call("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        selector = ", ".join(f'[lang="{lang}" i]' for lang in CHINESE_LANGS)
+        found = []
+        for node in self.call("DOM.querySelectorAll", {"nodeId": root, "selector": selector})["nodeIds"]:
+            fonts = self.call("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            text = self.call("DOM.getOuterHTML", {"nodeId": node})["outerHTML"]
+            found.append((text[:80], [f["familyName"] for f in fonts]))
+        return found
 
     def _event_problems(self, events: list[dict]) -> list[str]:
         problems = []
@@ -367,7 +499,26 @@ def page_problems(info: dict) -> list[str]:
         problems.append(f"MathJax error: {error[:200]}")
     for src in info["broken"]:
         problems.append(f"image did not load: {src}")
-    return problems
+    for layout in info.get("layout", []):
+        at = f"at {layout['width']} px"
+        for found, what in ((layout["clipped"], "clipped"), (layout["scrolls"], "scroll instead of fitting")):
+            if found:
+                problems.append(f"{len(found)} element(s) {what} {at}, e.g. " + "; ".join(found[:3]))
+        if layout["page"] > layout["width"] + 1:
+            culprits = "; ".join(layout["widens"][:3])
+            problems.append(f"the page is {layout['page']} px wide {at}: {culprits}")
+        if layout["unmarked"]:
+            problems.append(
+                f"{len(layout['unmarked'])} run(s) of Chinese text not marked lang=zh-Hans, e.g. "
+                + "; ".join(map(repr, layout["unmarked"][:3]))
+            )
+    covering = chinese_fonts()
+    for text, fonts in info.get("chinese", []):
+        if not covering.intersection(fonts):
+            problems.append(
+                f"Chinese text drawn without a Chinese font ({', '.join(fonts) or 'none'}): {text}"
+            )
+    return list(dict.fromkeys(problems))  # the same defect seen at both widths is one problem
 
 
 def is_redirect(page: Path) -> bool:

@@ -1,13 +1,16 @@
-"""Give every chapter notebook its first cell: install lossref when the notebook runs on Colab.
+"""Give every chapter notebook its first cell: check that what the chapter imports is installed.
 
-Usage: python tools/colab_cell.py [--check] [NOTEBOOK ...]   (default: every chapter)
+Usage: python tools/setup_cell.py [--check] [NOTEBOOK ...]   (default: every chapter)
 
-The cell (id ``colab-install``, tagged ``hide-cell`` so the book folds it away) does nothing
-outside Colab and prints nothing anywhere, so nbval and the book are unaffected. On Colab it pip-installs
-``lossref[symbolic]`` from the repository named once in _config.yml (``repository.url``), and the
-peer libraries the notebook imports, at the versions pinned in requirements.txt. Run it again after
-changing ``repository.url`` (then re-execute the notebooks: tools/execute_notebooks.py).
-``--check`` changes nothing and exits 1 if a notebook's cell is missing or out of date.
+The cell (id ``setup``, tagged ``hide-cell`` so the book folds it away) looks for every module the
+chapter needs. Where all are there it does nothing and prints nothing, so nbval and the book are
+unaffected. Where some are missing: on Colab it pip-installs ``lossref[symbolic]`` from the
+repository named once in _config.yml (``repository.url``) and the peer libraries the chapter needs,
+at the versions pinned in requirements.txt; anywhere else it stops with a ``ModuleNotFoundError``
+that names the missing modules and the one command that installs them all (``lossref[book]``).
+Run it again after changing ``repository.url`` (then re-execute the notebooks:
+tools/execute_notebooks.py). ``--check`` changes nothing and exits 1 if a notebook's cell is missing
+or out of date.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CELL_ID = "colab-install"
-#: libraries a chapter may import that Colab does not preinstall (module name -> pip name)
+CELL_ID = "setup"
+#: libraries a chapter may need that Colab does not preinstall (module name -> pip name)
 EXTRA = {"monai": "monai", "kornia": "kornia", "scipy": "scipy"}
+#: modules a chapter needs without importing them: lossref calls them for these functions
+CALLED = {"scipy": ("boundary_loss", "hausdorff_dt_loss", "signed_distance_map")}
 
 
 def repository_url(root: Path = ROOT) -> str:
@@ -47,36 +52,60 @@ def imported(nb: nbformat.NotebookNode) -> set[str]:
     return names
 
 
+def needed(nb: nbformat.NotebookNode) -> list[str]:
+    """The modules the chapter needs that are not part of Python: those it imports, and those that
+    lossref's functions it calls import."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.get("id") != CELL_ID)
+    called = {m for m, functions in CALLED.items() if any(f in code for f in functions)}
+    return sorted((imported(nb) | called) - set(sys.stdlib_module_names), key=str.lower)
+
+
+def _items(names: list[str], indent: int) -> str:
+    # one item a line, with a trailing comma: the form ruff's formatter keeps (tests/test_style.py)
+    return "".join(f"{' ' * indent}{name},\n" for name in names)
+
+
 def cell_source(nb: nbformat.NotebookNode, root: Path = ROOT) -> str:
     pinned = pins(root)
-    packages = [f'"lossref[symbolic] @ git+{repository_url(root)}"']
+    modules = needed(nb)
+    colab = ['f"lossref[symbolic] @ git+{url}"']
     for module, package in EXTRA.items():
-        if module in imported(nb):
+        if module in modules:
             version = pinned.get(package)
-            packages.append(f'"{package}=={version}"' if version else f'"{package}"')
-    # one item a line, with a trailing comma: the form ruff's formatter keeps (tests/test_style.py)
-    items = ["sys.executable", '"-m"', '"pip"', '"install"', '"--quiet"', *packages]
-    listing = "".join(f"            {item},\n" for item in items)
+            colab.append(f'"{package}=={version}"' if version else f'"{package}"')
+    pip = ["sys.executable", '"-m"', '"pip"', '"install"', '"--quiet"', *colab]
     return (
-        "# On Colab only: install lossref and the libraries this chapter compares with\n"
-        "# (does nothing elsewhere)\n"
+        "# Setup: the modules this chapter needs. On Colab, installs what is\n"
+        "# missing; elsewhere, names it and the command that installs it.\n"
+        "import importlib.util\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
-        'if "google.colab" in sys.modules:\n'
+        f'url = "{repository_url(root)}"\n'
+        "needed = [\n"
+        f"{_items([repr(m).replace(chr(39), chr(34)) for m in modules], 4)}"
+        "]\n"
+        "missing = [m for m in needed if importlib.util.find_spec(m) is None]\n"
+        'if missing and "google.colab" in sys.modules:\n'
         "    subprocess.run(\n"
         "        [\n"
-        f"{listing}"
+        f"{_items(pip, 12)}"
         "        ],\n"
         "        check=True,\n"
+        "    )\n"
+        "elif missing:\n"
+        "    command = f'pip install \"lossref[book] @ git+{url}\"'\n"
+        "    raise ModuleNotFoundError(\n"
+        "        f\"this chapter needs {', '.join(missing)}, not installed here;\"\n"
+        '        f" install everything the book uses with: {command}"\n'
         "    )"
     )
 
 
 #: the labels of the folded cell in the book (myst-nb's default says "Show code cell content")
 PROMPTS = {
-    "code_prompt_show": "Show the Colab install cell",
-    "code_prompt_hide": "Hide the Colab install cell",
+    "code_prompt_show": "Show the setup cell",
+    "code_prompt_hide": "Hide the setup cell",
 }
 
 
@@ -131,7 +160,7 @@ def main(argv: list[str]) -> int:
             stale.append(path)
     for path in stale:
         print(
-            f"colab_cell: {'out of date' if check else 'updated'}: {path}",
+            f"setup_cell: {'out of date' if check else 'updated'}: {path}",
             file=sys.stderr if check else sys.stdout,
         )
     return 1 if check and stale else 0
