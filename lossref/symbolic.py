@@ -3,12 +3,16 @@ r"""The losses as sympy expressions, their derived gradients, and a high-precisi
 Each :class:`SymbolicLoss` holds the textbook (naive) elementwise formula of one loss. Tests evaluate
 it with :meth:`SymbolicLoss.oracle` at whatever precision makes it exact to ~30 digits, so the oracle
 shares no numerical trick with the implementation it checks. The book's chapters start from the same
-objects. Needs the ``symbolic`` extra: ``pip install lossref[symbolic]``.
+objects, and its loss atlas shows each loss's :class:`Textbook` form: a sum over the classes or
+pixels at any size, and a gradient to check by hand, both shown by the tests to equal the definition.
+Needs the ``symbolic`` extra: ``pip install lossref[symbolic]``.
 
 Examples:
     >>> from lossref.symbolic import BCE_WITH_LOGITS, sigmoid, x, y, w, c
     >>> import sympy as sp
-    >>> sp.simplify(BCE_WITH_LOGITS.gradient.subs({w: 1, c: 1}) - (sigmoid(x) - y))
+    >>> sp.simplify(
+    ...     BCE_WITH_LOGITS.gradient.subs({w: 1, c: 1}) - (sigmoid(x) - y)
+    ... )
     0
     >>> r = BCE_WITH_LOGITS.oracle(input=40.0, target=1.0)
     >>> float(r.value), float(r.grad)
@@ -20,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 try:
     import mpmath
@@ -30,6 +34,7 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
 
 __all__ = [
     "SymbolicLoss",
+    "Textbook",
     "OracleResult",
     "sigmoid",
     "softplus",
@@ -98,6 +103,56 @@ def softplus(z: sp.Expr) -> sp.Expr:
 
 Arg = Union[sp.Symbol, tuple[sp.Symbol, ...]]
 
+# -- textbook forms: sums over an index at any size, written out at the definitions' size by the tests
+
+#: σ as a function of its own, so that textbook forms print σ(x); written out, it is :func:`sigmoid`
+_sigma = sp.Function("sigma")
+_n = sp.Symbol("n", integer=True, positive=True)  #: pixels of an image
+_C = sp.Symbol("C", integer=True, positive=True)  #: classes
+#: summation indices: pixel, class, the class of a softmax's denominator; the input's component
+_i, _c, _j, _k = sp.symbols("i c j k", integer=True, nonnegative=True)
+
+
+@dataclass(frozen=True)
+class Textbook:
+    """A loss as textbooks write it: per element, or per sample (image) as a sum over its ``C``
+    classes (``n`` pixels) of indexed symbols such as :math:`x_c`, with shorthands such as
+    :math:`p_c` defined below it, and its gradient in a form to check by hand. The book's loss atlas
+    shows it; the tests show it equal to ``SymbolicLoss.expr`` and its derivative through
+    :meth:`written_out`.
+    """
+
+    #: the loss, with ``sp.Sum`` over ``sp.Indexed`` symbols where the definition is written for a size
+    form: sp.Expr
+    #: what the gradient is taken with respect to, the input or its component :math:`x_k` (indexed by k)
+    variable: sp.Expr
+    #: the derivative of ``form`` with respect to ``variable``
+    gradient: sp.Expr
+    #: ``(shorthand, definition)`` pairs, such as :math:`(p_c, e^{x_c} / \sum_j e^{x_j})` for every class
+    #: ``c``; a definition may use the shorthands after it
+    where: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
+
+    def written_out(self, expr: sp.Expr, component: Optional[int] = None) -> sp.Expr:
+        """``expr`` (the form or the gradient, at the input's ``component``) in the definition's terms:
+        shorthands and σ expanded, n = ``PIXELS`` and C = ``NUM_CLASSES``, the sums done and
+        each indexed symbol replaced by the definition's symbol (:math:`x_0` by ``xs[0]``)."""
+        for short, definition in self.where:
+            if isinstance(short, sp.Indexed):  # p_c: its definition at each index it appears with
+                expr = expr.xreplace(
+                    {
+                        e: definition.xreplace({short.indices[0]: e.indices[0]})
+                        for e in expr.atoms(sp.Indexed)
+                        if e.base == short.base
+                    }
+                )
+            else:
+                expr = expr.xreplace({short: definition})
+        values = {_n: PIXELS, _C: NUM_CLASSES}
+        if component is not None:
+            values[self.variable.indices[0]] = component
+        expr = expr.replace(_sigma, sigmoid).subs(values).doit()
+        return expr.xreplace({base[k]: v for base, vs in _CONCRETE.items() for k, v in enumerate(vs)})
+
 
 class OracleResult(NamedTuple):
     """Exact (to ``digits``) value and gradient, and the scale the gradient's error is judged by.
@@ -132,6 +187,8 @@ class SymbolicLoss:
             each other for hard targets; ``sum(grad_terms) == gradient`` is checked by the tests.
             For a vector input, one such tuple per component.
         stable: the numerically stable form the implementation evaluates, equal to ``expr``.
+        textbook: the loss and its gradient as the book shows them (at any number of classes or
+            pixels where ``expr`` is written for ``NUM_CLASSES`` classes or ``PIXELS`` pixels).
     """
 
     name: str
@@ -140,6 +197,7 @@ class SymbolicLoss:
     defaults: dict[str, Any]
     grad_terms: tuple
     stable: sp.Expr
+    textbook: Textbook
 
     @property
     def input(self) -> Arg:
@@ -216,6 +274,11 @@ BCE = SymbolicLoss(
     defaults={"weight": 1.0},
     grad_terms=(w * (1 - y) / (1 - p), -w * y / p),
     stable=-w * (y * sp.log(p) + (1 - y) * sp.log(1 - p)),
+    textbook=Textbook(
+        form=-w * (y * sp.log(p) + (1 - y) * sp.log(1 - p)),
+        variable=p,
+        gradient=w * (p - y) / (p * (1 - p)),
+    ),
 )
 
 BCE_WITH_LOGITS = SymbolicLoss(
@@ -225,6 +288,11 @@ BCE_WITH_LOGITS = SymbolicLoss(
     defaults={"weight": 1.0, "pos_weight": 1.0},
     grad_terms=(w * (1 - y) * sigmoid(x), -w * c * y * sigmoid(-x)),
     stable=w * (c * y * softplus(-x) + (1 - y) * softplus(x)),
+    textbook=Textbook(
+        form=-w * (c * y * sp.log(_sigma(x)) + (1 - y) * sp.log(1 - _sigma(x))),
+        variable=x,
+        gradient=w * ((1 + (c - 1) * y) * _sigma(x) - c * y),  # w (σ(x) - y) for c = 1
+    ),
 )
 
 #: three classes are enough to show every term of the multi-class losses
@@ -234,6 +302,14 @@ zs = sp.symbols(f"z_0:{NUM_CLASSES}", nonpositive=True)  #: log-probabilities
 qs = sp.symbols(f"q_0:{NUM_CLASSES}", nonnegative=True)  #: target distribution (one-hot for an index)
 ws = sp.symbols(f"w_0:{NUM_CLASSES}", positive=True)  #: class weights
 m = sp.Symbol("m", real=True)  #: any shift, e.g. the largest logit
+
+# textbook forms: x_c, z_c, q_c, w_c, the softmax focal loss's alpha_c, p_c at any number of classes
+_X, _Z, _Q, _W, _A, _P = map(sp.IndexedBase, ("x", "z", "q", "w", "alpha", "p"))
+_SOFTMAX = ((_P[_c], sp.exp(_X[_c]) / sp.Sum(sp.exp(_X[_j]), (_j, 0, _C - 1))),)
+
+
+def _over_classes(term: sp.Expr) -> sp.Expr:
+    return sp.Sum(term, (_c, 0, _C - 1))
 
 
 def log_softmax(logits: tuple[sp.Symbol, ...], c: int, shift: sp.Expr = sp.S.Zero) -> sp.Expr:
@@ -254,6 +330,12 @@ CROSS_ENTROPY = SymbolicLoss(
     defaults={"weight": (1.0,) * NUM_CLASSES},
     grad_terms=tuple((_softmax(xs, c) * _total_weight, -ws[c] * qs[c]) for c in range(NUM_CLASSES)),
     stable=-sum(ws[c] * qs[c] * log_softmax(xs, c, m) for c in range(NUM_CLASSES)),
+    textbook=Textbook(
+        form=-_over_classes(_W[_c] * _Q[_c] * sp.log(_P[_c])),
+        variable=_X[_k],
+        gradient=_P[_k] * _over_classes(_W[_c] * _Q[_c]) - _W[_k] * _Q[_k],  # p_k - q_k for w = 1
+        where=_SOFTMAX,
+    ),
 )
 
 NLL = SymbolicLoss(
@@ -263,6 +345,9 @@ NLL = SymbolicLoss(
     defaults={"weight": (1.0,) * NUM_CLASSES},
     grad_terms=tuple((-ws[c] * qs[c],) for c in range(NUM_CLASSES)),
     stable=-sum(ws[c] * qs[c] * zs[c] for c in range(NUM_CLASSES)),
+    textbook=Textbook(
+        form=-_over_classes(_W[_c] * _Q[_c] * _Z[_c]), variable=_Z[_k], gradient=-_W[_k] * _Q[_k]
+    ),
 )
 
 a = sp.Symbol("alpha", nonnegative=True)  #: focal loss: weight of the positive class
@@ -272,6 +357,7 @@ _p = sigmoid(x)
 _alpha_t = a * y + (1 - a) * (1 - y)
 _modulating = (y * (1 - _p) + (1 - y) * _p) ** g  # (1 - p_t)^gamma
 _bce = -(y * sp.log(_p) + (1 - y) * sp.log(1 - _p))
+_alpha_t_symbol, _p_t_symbol, _bce_symbol = sp.symbols("alpha_t p_t BCE")  # textbook shorthands
 
 SIGMOID_FOCAL = SymbolicLoss(
     name="sigmoid_focal_loss",
@@ -289,6 +375,21 @@ SIGMOID_FOCAL = SymbolicLoss(
     stable=_alpha_t
     * (y * sigmoid(-x) + (1 - y) * sigmoid(x)) ** g
     * (y * softplus(-x) + (1 - y) * softplus(x)),
+    textbook=Textbook(
+        form=_alpha_t_symbol * (1 - _p_t_symbol) ** g * _bce_symbol,
+        variable=x,
+        # the factor times the BCE's p - y, and the factor's derivative times the BCE, with
+        # d(1 - p_t)/dx = (1 - 2y) p (1 - p); for y = 1: alpha (1 - p)^gamma (gamma p log p + p - 1)
+        gradient=_alpha_t_symbol
+        * (1 - _p_t_symbol) ** (g - 1)
+        * ((1 - _p_t_symbol) * (p - y) + g * (1 - 2 * y) * p * (1 - p) * _bce_symbol),
+        where=(
+            (_alpha_t_symbol, a * y + (1 - a) * (1 - y)),
+            (_p_t_symbol, p * y + (1 - p) * (1 - y)),
+            (_bce_symbol, -(y * sp.log(p) + (1 - y) * sp.log(1 - p))),
+            (p, _sigma(x)),
+        ),
+    ),
 )
 
 
@@ -321,6 +422,19 @@ SOFTMAX_FOCAL = SymbolicLoss(
     stable=-sum(
         ws[c] * qs[c] * sum(_p_class[k] for k in range(NUM_CLASSES) if k != c) ** g * log_softmax(xs, c, m)
         for c in range(NUM_CLASSES)
+    ),
+    textbook=Textbook(
+        form=-_over_classes(_A[_c] * _Q[_c] * (1 - _P[_c]) ** g * sp.log(_P[_c])),
+        variable=_X[_k],
+        # from dp_c/dx_k = p_c (delta_ck - p_k)
+        gradient=_over_classes(
+            _A[_c]
+            * _Q[_c]
+            * (1 - _P[_c]) ** (g - 1)
+            * (_P[_k] - sp.KroneckerDelta(_c, _k))
+            * (1 - _P[_c] - g * _P[_c] * sp.log(_P[_c]))
+        ),
+        where=_SOFTMAX,
     ),
 )
 
@@ -356,6 +470,14 @@ POLY1_CROSS_ENTROPY = SymbolicLoss(
         * (-log_softmax(xs, c, m) + poly_eps * sum(_p_class[k] for k in range(NUM_CLASSES) if k != c))
         for c in range(NUM_CLASSES)
     ),
+    textbook=Textbook(
+        form=_over_classes(_W[_c] * _Q[_c] * (poly_eps * (1 - _P[_c]) - sp.log(_P[_c]))),
+        variable=_X[_k],
+        gradient=_over_classes(
+            _W[_c] * _Q[_c] * (1 + poly_eps * _P[_c]) * (_P[_k] - sp.KroneckerDelta(_c, _k))
+        ),
+        where=_SOFTMAX,
+    ),
 )
 
 
@@ -369,6 +491,13 @@ eps = sp.Symbol("epsilon", positive=True)  #: Charbonnier: the width of the roun
 
 _r = x - t
 _abs_r = sp.Abs(_r)
+_res = sp.Symbol("r", real=True)  # the residual in textbook forms
+
+
+def _of_residual(form: sp.Expr, gradient: sp.Expr) -> Textbook:
+    """A textbook form and its gradient as functions of r = x - t (whose derivative in x is 1)."""
+    return Textbook(form=form, variable=x, gradient=gradient, where=((_res, x - t),))
+
 
 L1 = SymbolicLoss(
     name="l1_loss",
@@ -377,6 +506,7 @@ L1 = SymbolicLoss(
     defaults={"weight": 1.0},
     grad_terms=(w * sp.sign(_r),),  # sign(0) = 0, torch's subgradient at the kink
     stable=w * _abs_r,
+    textbook=_of_residual(w * sp.Abs(_res), w * sp.sign(_res)),
 )
 
 MSE = SymbolicLoss(
@@ -386,6 +516,7 @@ MSE = SymbolicLoss(
     defaults={"weight": 1.0},
     grad_terms=(2 * w * _r,),
     stable=w * _r**2,
+    textbook=_of_residual(w * _res**2, 2 * w * _res),
 )
 
 _smooth_l1 = sp.Piecewise((_r**2 / (2 * beta), _abs_r < beta), (_abs_r - beta / 2, True))
@@ -397,6 +528,10 @@ SMOOTH_L1 = SymbolicLoss(
     defaults={"beta": 1.0},
     grad_terms=(sp.Piecewise((_r / beta, _abs_r < beta), (sp.sign(_r), True)),),
     stable=_smooth_l1,
+    textbook=_of_residual(
+        sp.Piecewise((_res**2 / (2 * beta), sp.Abs(_res) < beta), (sp.Abs(_res) - beta / 2, True)),
+        sp.Piecewise((_res / beta, sp.Abs(_res) < beta), (sp.sign(_res), True)),
+    ),
 )
 
 _huber = sp.Piecewise((_r**2 / 2, _abs_r < delta), (delta * (_abs_r - delta / 2), True))
@@ -408,6 +543,10 @@ HUBER = SymbolicLoss(
     defaults={"delta": 1.0, "weight": 1.0},
     grad_terms=(w * sp.Piecewise((_r, _abs_r < delta), (delta * sp.sign(_r), True)),),
     stable=w * _huber,
+    textbook=_of_residual(
+        w * sp.Piecewise((_res**2 / 2, sp.Abs(_res) < delta), (delta * (sp.Abs(_res) - delta / 2), True)),
+        w * sp.Piecewise((_res, sp.Abs(_res) < delta), (delta * sp.sign(_res), True)),
+    ),
 )
 
 LOG_COSH = SymbolicLoss(
@@ -421,6 +560,7 @@ LOG_COSH = SymbolicLoss(
         (sp.log(1 + 2 * sp.sinh(_r / 2) ** 2), _abs_r < 2),
         (_abs_r + softplus(-2 * _abs_r) - sp.log(2), True),
     ),
+    textbook=_of_residual(sp.log(sp.cosh(_res)), sp.tanh(_res)),
 )
 
 #: pinball loss of the residual target - input; at 0 the third piece gives the loss 0 and the
@@ -434,6 +574,10 @@ QUANTILE = SymbolicLoss(
     defaults={"q": 0.5},
     grad_terms=(sp.Piecewise((-q, _r < 0), (1 - q, _r > 0), (sp.S.Half - q, True)),),
     stable=_pinball,
+    textbook=_of_residual(
+        sp.Piecewise((-q * _res, _res < 0), ((1 - q) * _res, _res > 0), ((sp.S.Half - q) * _res, True)),
+        sp.Piecewise((-q, _res < 0), (1 - q, _res > 0), (sp.S.Half - q, True)),
+    ),
 )
 
 CHARBONNIER = SymbolicLoss(
@@ -443,6 +587,7 @@ CHARBONNIER = SymbolicLoss(
     defaults={"eps": 1e-3},
     grad_terms=(_r / sp.sqrt(_r**2 + eps**2),),
     stable=sp.sqrt(_r**2 + eps**2),  # as hypot(r, eps): r**2 is never formed
+    textbook=_of_residual(sp.sqrt(_res**2 + eps**2), _res / sp.sqrt(_res**2 + eps**2)),
 )
 
 
@@ -467,10 +612,43 @@ _tp = sum(p_ * t_ for p_, t_ in zip(_ps, ts, strict=True))
 _fp = sum(p_ * (1 - t_) for p_, t_ in zip(_ps, ts, strict=True))
 _fn_stable = sum(sigmoid(-u) * t_ for u, t_ in zip(us, ts, strict=True))
 
+# textbook forms: u_i, t_i, p_i = σ(u_i) at any number n of pixels, and the soft confusion counts
+_U, _T = sp.IndexedBase("u"), sp.IndexedBase("t")
+_PIXEL_P = ((_P[_i], _sigma(_U[_i])),)
+_TP, _FP, _FN = sp.symbols("TP FP FN")
+_CONFUSION = (
+    (_TP, sp.Sum(_P[_i] * _T[_i], (_i, 0, _n - 1))),
+    (_FP, sp.Sum(_P[_i] * (1 - _T[_i]), (_i, 0, _n - 1))),
+    (_FN, sp.Sum((1 - _P[_i]) * _T[_i], (_i, 0, _n - 1))),
+    *_PIXEL_P,
+)
+_N, _D = sp.symbols("N D")  # a quotient's numerator and denominator, to keep gradients short
+#: the indexed symbols of the textbook forms, and the definitions' symbols they stand for
+_CONCRETE = {_X: xs, _Z: zs, _Q: qs, _W: ws, _A: ws, _U: us, _T: ts}
+
+
+def _over_pixels(term: sp.Expr) -> sp.Expr:
+    return sp.Sum(term, (_i, 0, _n - 1))
+
 
 def _quotient_terms(num: sp.Expr, den: sp.Expr, outer: sp.Expr = sp.S.One) -> tuple[tuple[sp.Expr, ...], ...]:
     """Per logit: outer * num' / den and -outer * num den' / den**2."""
     return tuple((outer * sp.diff(num, u) / den, -outer * num * sp.diff(den, u) / den**2) for u in us)
+
+
+def _tversky_textbook(alpha: sp.Expr, beta: sp.Expr) -> Textbook:
+    """1 - (TP + s) / D, D = TP + alpha FP + beta FN + s; its gradient by the quotient rule, with
+    dTP/du_k = p_k (1 - p_k) t_k, dFP/du_k = p_k (1 - p_k) (1 - t_k) and dFN/du_k = -dTP/du_k."""
+    den = _TP + alpha * _FP + beta * _FN + s
+    return Textbook(
+        form=1 - (_TP + s) / den,
+        variable=_U[_k],
+        gradient=_P[_k]
+        * (1 - _P[_k])
+        * (alpha * (1 - _T[_k]) * (_TP + s) - _T[_k] * (alpha * _FP + beta * (_TP + _FN + s)))
+        / _D**2,
+        where=((_D, den), *_CONFUSION),
+    )
 
 
 def _tversky_forms(alpha: sp.Expr, beta: sp.Expr, smooth: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -485,6 +663,11 @@ _region_args: dict[str, Arg] = {"input": us, "target": ts}
 
 _dice_num = _fp + _fn_stable
 _dice_den = 2 * _tp + _fp + _fn_stable + s
+# Dice's numerator N and denominator D, and its gradient by the quotient rule, dp_k/du_k = p_k (1 - p_k)
+_dice_num_textbook = 2 * _over_pixels(_P[_i] * _T[_i]) + s
+_dice_den_textbook = _over_pixels(_P[_i]) + _over_pixels(_T[_i]) + s
+_DICE_ND = ((_N, _dice_num_textbook), (_D, _dice_den_textbook), *_PIXEL_P)
+_dice_gradient = _P[_k] * (1 - _P[_k]) * (_N - 2 * _T[_k] * _D) / _D**2
 DICE = SymbolicLoss(
     name="dice_loss",
     expr=1 - (2 * _tp + s) / (sum(_ps) + sum(ts) + s),
@@ -492,6 +675,12 @@ DICE = SymbolicLoss(
     defaults={"smooth": 1e-5},
     grad_terms=_quotient_terms(_dice_num, _dice_den),
     stable=_dice_num / _dice_den,
+    textbook=Textbook(
+        form=1 - _dice_num_textbook / _dice_den_textbook,
+        variable=_U[_k],
+        gradient=_dice_gradient,
+        where=_DICE_ND,
+    ),
 )
 
 _jac_textbook, _jac_num, _jac_den = _tversky_forms(sp.S.One, sp.S.One, s)
@@ -502,6 +691,7 @@ JACCARD = SymbolicLoss(
     defaults={"smooth": 1e-5},
     grad_terms=_quotient_terms(_jac_num, _jac_den),
     stable=_jac_num / _jac_den,
+    textbook=_tversky_textbook(sp.S.One, sp.S.One),
 )
 
 _tv_textbook, _tv_num, _tv_den = _tversky_forms(a_fp, b_fn, s)
@@ -512,6 +702,7 @@ TVERSKY = SymbolicLoss(
     defaults={"alpha": 0.3, "beta": 0.7, "smooth": 1e-5},
     grad_terms=_quotient_terms(_tv_num, _tv_den),
     stable=_tv_num / _tv_den,
+    textbook=_tversky_textbook(a_fp, b_fn),
 )
 
 # focal_tversky_loss has no SymbolicLoss: sympy does not prove the identities of a quotient raised
@@ -544,6 +735,14 @@ def _pixel_ce(
     return textbook, stable, terms
 
 
+def _pixel_ce_textbook(weight_pos: sp.Expr, weight_neg: sp.Expr) -> sp.Expr:
+    """The mean over the n pixels of -[w+ t log p + w- (1 - t) log(1 - p)]."""
+    return (
+        -_over_pixels(weight_pos * _T[_i] * sp.log(_P[_i]) + weight_neg * (1 - _T[_i]) * sp.log(1 - _P[_i]))
+        / _n
+    )
+
+
 _bce_textbook, _bce_stable, _bce_terms = _pixel_ce(sp.S.One, sp.S.One)
 DICE_BCE = SymbolicLoss(
     name="dice_bce_loss",
@@ -552,6 +751,12 @@ DICE_BCE = SymbolicLoss(
     defaults={"smooth": 1e-5},
     grad_terms=tuple(ce + dice for ce, dice in zip(_bce_terms, DICE.grad_terms, strict=True)),
     stable=_bce_stable + DICE.stable,
+    textbook=Textbook(
+        form=_pixel_ce_textbook(sp.S.One, sp.S.One) + 1 - _N / _D,
+        variable=_U[_k],
+        gradient=(_P[_k] - _T[_k]) / _n + _dice_gradient,
+        where=_DICE_ND,
+    ),
 )
 
 _wce_textbook, _wce_stable, _wce_terms = _pixel_ce(b_fn, 1 - b_fn)
@@ -565,4 +770,11 @@ COMBO = SymbolicLoss(
         for ce, dice in zip(_wce_terms, DICE.grad_terms, strict=True)
     ),
     stable=a_fp * _wce_stable + (1 - a_fp) * DICE.stable,
+    textbook=Textbook(
+        form=a_fp * _pixel_ce_textbook(b_fn, 1 - b_fn) + (1 - a_fp) * (1 - _N / _D),
+        variable=_U[_k],
+        gradient=a_fp * ((1 - b_fn) * (1 - _T[_k]) * _P[_k] - b_fn * _T[_k] * (1 - _P[_k])) / _n
+        + (1 - a_fp) * _dice_gradient,
+        where=_DICE_ND,
+    ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import nbformat
@@ -26,8 +27,21 @@ def test_every_registry_loss_has_an_atlas_entry_with_formula_and_gradient():
             assert f"No sympy definition in :mod:`lossref.symbolic`: {spec.no_symbolic}." in text
             assert spec.oracle.function.__name__ in text
             continue
-        expr, variable, gradient = lossref_book.formula_and_gradient(spec)
-        assert f"\\ell = {expr}" in text and gradient in text
+        form, variable, gradient, where = lossref_book.formula_and_gradient(spec)
+        assert f"\\ell = {form}" in text
+        assert f"\\frac{{\\partial \\ell}}{{\\partial {variable}}} = {gradient}" in text
+        assert all(short in text and definition in text for short, definition in where)
+
+
+def test_atlas_has_one_section_per_family():
+    """A section per module (loss family), titled by FAMILIES, not one per chapter with the titles of
+    its families joined; the summary table links every loss's entry."""
+    lines = lossref_book.atlas_rst(lossref_book.chapter_losses())
+    sections = [title for title, underline in pairwise(lines) if underline and set(underline) == {"-"}]
+    modules = dict.fromkeys(spec.function.__module__ for spec in LOSSES)
+    assert sections == [lossref_book.family_title(module) for module in modules]
+    for spec in LOSSES:
+        assert f"   * - |atlas-{spec.name}|_" in lines
 
 
 def test_every_public_name_is_in_the_api_reference():

@@ -195,8 +195,10 @@ def test_chinese_drawn_with_a_font_that_lacks_it_fails():
     boxes stand in for the characters, is not a font fontconfig lists for Chinese."""
     info = {"mathElements": 0, "rawCount": 0, "mathErrors": [], "broken": []}
     info["chinese"] = [('<span lang="zh-Hans">默认为</span>', ["DejaVu Sans"])]
+    info["chinese"].append(('<span lang="zh-Hans">元素</span>', []))  # not drawn: not counted
     assert check_browser.page_problems(info) == [
-        'Chinese text drawn without a Chinese font (DejaVu Sans): <span lang="zh-Hans">默认为</span>'
+        "1 run(s) of Chinese text drawn without a Chinese font (DejaVu Sans), e.g. "
+        '<span lang="zh-Hans">默认为</span>'
     ]
 
 

@@ -228,6 +228,40 @@ def test_stable_form_equals_textbook_form(spec):
     assert proved_zero(sym.expr - sym.stable)
 
 
+@pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
+def test_atlas_form_equals_definition(spec):
+    """The book's textbook form (:class:`lossref.symbolic.Textbook`), a sum over the classes or
+    pixels at any size, written out at the definition's size is the definition."""
+    sym = spec.symbolic
+    book = sym.textbook
+    if sym.vector_input:  # sums at any size (in the form or its shorthands), not the definition's symbols
+        written = [book.form, *(definition for _, definition in book.where)]
+        assert any(e.has(sp.Sum) for e in written)
+        assert not set().union(*(e.free_symbols for e in written)) & set(sym.input)
+    assert proved_equal(book.written_out(book.form), sym.expr)
+
+
+@pytest.mark.parametrize("spec", SYMBOLIC, ids=lambda s: s.name)
+def test_atlas_gradient_equals_derivative(spec):
+    """The book's gradient to check by hand, written out, is sympy's derivative of the definition
+    with respect to the input (each component of a vector input)."""
+    sym = spec.symbolic
+    book = sym.textbook
+    components = range(len(sym.input)) if sym.vector_input else [None]
+    derived = sym.gradient if sym.vector_input else (sym.gradient,)
+    for k, gradient in zip(components, derived, strict=True):
+        assert book.written_out(book.variable, k) == (sym.input if k is None else sym.input[k])
+        assert proved_equal(book.written_out(book.gradient, k), gradient)
+
+
+def proved_equal(a, b):
+    """proved_zero(a - b) with each power's exponent split (b**(g - 1) is b**g / b) and its base
+    multiplied out: sympy does not see by itself that 1 - (p y + (1 - p)(1 - y)) is
+    y (1 - p) + (1 - y) p under a symbolic power."""
+    d = sp.expand_power_exp(a - b)
+    return proved_zero(d.replace(sp.Pow, lambda base, exponent: sp.expand(base) ** exponent))
+
+
 def proved_zero(d):
     """sympy proves d == 0: piece by piece for a Piecewise, and case by case on the sign of each |.|
     (e.g. log cosh r against its stable form in |r|; both are continuous, so r = 0 follows), with

@@ -513,11 +513,14 @@ def page_problems(info: dict) -> list[str]:
                 + "; ".join(map(repr, layout["unmarked"][:3]))
             )
     covering = chinese_fonts()
-    for text, fonts in info.get("chinese", []):
-        if not covering.intersection(fonts):
-            problems.append(
-                f"Chinese text drawn without a Chinese font ({', '.join(fonts) or 'none'}): {text}"
-            )
+    # a run with no font at all is not drawn (a folded part of the table of contents)
+    tofu = [(text, fonts) for text, fonts in info.get("chinese", []) if fonts and not covering & set(fonts)]
+    if tofu:
+        fonts = sorted({font for _, found in tofu for font in found})
+        problems.append(
+            f"{len(tofu)} run(s) of Chinese text drawn without a Chinese font ({', '.join(fonts)}), e.g. "
+            + "; ".join(text for text, _ in tofu[:3])
+        )
     return list(dict.fromkeys(problems))  # the same defect seen at both widths is one problem
 
 

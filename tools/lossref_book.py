@@ -3,9 +3,9 @@
 It generates, at build time and from :data:`lossref.registry.LOSSES` and ``lossref.__all__``, so
 that they cannot drift from the code:
 
-- ``.. loss-atlas::`` (atlas.rst): every registry loss with its formula and gradient (sympy, from
-  :mod:`lossref.symbolic`), its input domain, torch counterpart, peer-library equivalents, paper,
-  chapter and API entries;
+- ``.. loss-atlas::`` (atlas.rst): every registry loss, one section per family (module), with its
+  textbook form and a gradient to check by hand (sympy, from :mod:`lossref.symbolic`), its input
+  domain, torch counterpart, peer-library equivalents, paper, chapter and API entries;
 - ``.. loss-api::`` (api.rst): one autodoc entry per public name of lossref, grouped by module
   (the loss family), each registry loss with a line linking its chapter and atlas entry;
 - in each chapter, a "lossref API" box after the title linking the API entries and atlas entries
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,17 @@ from sphinx.util.nodes import nested_parse_with_titles
 ROOT = Path(__file__).resolve().parent.parent
 ATLAS_DOC, API_DOC = "atlas", "api"
 
-#: Section titles of the API reference, by module; other modules use their docstring's first line.
+#: Section titles of the loss atlas and the API reference, by module (the loss family); other
+#: modules use their docstring's first line.
 FAMILIES = {
     "bce": "Binary cross-entropy",
-    "cross_entropy": "Softmax cross-entropy and NLL",
-    "focal": "Focal losses",
-    "poly": "Poly-1 cross-entropy",
-    "regression": "Regression losses",
-    "overlap": "Overlap losses (segmentation)",
-    "lovasz": "Lovász losses (segmentation)",
-    "boundary": "Boundary and distance losses (segmentation)",
+    "cross_entropy": "Cross-entropy",
+    "focal": "Focal",
+    "poly": "Poly-1",
+    "regression": "Regression",
+    "overlap": "Overlap (Dice, Jaccard, Tversky)",
+    "lovasz": "Lovász",
+    "boundary": "Boundary and distance",
 }
 
 #: Modules documented without their members at the end of the API reference: the region losses'
@@ -59,15 +59,6 @@ INTERNALS = [
     "lossref.registry",
     "lossref.symbolic",
 ]
-
-TARGETS = {"class indices": "class index", "elementwise": "same shape", "region": "mask (per image)"}
-
-DOMAIN_SYMBOL = {
-    "logits": "logit",
-    "probabilities": "probability",
-    "log-probabilities": "log-probability",
-    "predictions": "prediction",
-}
 
 
 # -- what the book knows about the registry ----------------------------------------------------------
@@ -96,32 +87,60 @@ def qualified(function: Any) -> str:
     return f"{module}.{function.__name__}"
 
 
-@dataclass
-class AtlasEntry:
-    name: str
-    spec: Any
+def family_title(module: str) -> str:
+    """The section title of a module's losses: its entry in ``FAMILIES``, or its docstring's first line."""
+    title = FAMILIES.get(module.rsplit(".", 1)[-1])
+    return (title or (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]).rstrip(".:")
 
-    @property
-    def family(self) -> str:
-        return self.spec.function.__module__.rsplit(".", 1)[-1]
+
+def _factor_place(factor: Any) -> int:
+    """A product's factors in textbook order: numbers, symbols (2 t_k, w_c q_c log p_c), the rest,
+    named quantities (alpha FP, 2 t_k D)."""
+    if factor.is_Number:
+        return 0
+    if factor.is_Symbol and factor.name.isupper():
+        return 3
+    return 1 if factor.is_Symbol or factor.is_Indexed else 2
+
+
+def _term_place(term: Any) -> tuple[bool, int]:
+    """A sum's terms in textbook order: those with a plus sign first, a number first and a lone
+    symbol last among them (1 + eps p, 2 TP + s, C - 1)."""
+    return term.could_extract_minus_sign(), 0 if term.is_Number else 2 if term.is_Symbol else 1
 
 
 def _latex(expr: Any) -> str:
+    """sympy's LaTeX, with sums and products in the order textbooks write them and named quantities
+    (TP) upright."""
     import sympy as sp
+    from sympy.printing.latex import LatexPrinter
 
-    return sp.latex(expr)
+    class Printer(LatexPrinter):
+        def _print_Add(self, expr: Any, order: Any = None) -> str:
+            terms = sorted(expr.as_ordered_terms(), key=_term_place)
+            return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
+
+        def _print_Mul(self, expr: Any) -> str:
+            if expr.could_extract_minus_sign():  # the sign, then the product in order
+                return "- " + self._print(-expr) if (-expr).is_Mul else super()._print_Mul(expr)
+            if expr.is_Mul:  # sympy also prints some powers (1 / x) here
+                expr = sp.Mul(*sorted(expr.as_ordered_factors(), key=_factor_place), evaluate=False)
+            return super()._print_Mul(expr)
+
+        def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
+            if len(expr.name) > 1 and expr.name.isupper():  # a name, not a product: TP
+                return rf"\mathrm{{{expr.name}}}"
+            return super()._print_Symbol(expr, style)
+
+    return Printer({"order": "none"}).doprint(expr)
 
 
-def formula_and_gradient(spec: Any) -> tuple[str, str, str]:
-    """LaTeX of the loss, of the input symbol differentiated by, and of the gradient."""
-    import sympy as sp
-
-    symbolic = spec.symbolic
-    if symbolic.vector_input:
-        variable, terms = symbolic.input[0], symbolic.grad_terms[0]
-    else:
-        variable, terms = symbolic.input, symbolic.grad_terms
-    return _latex(symbolic.expr), _latex(variable), _latex(sp.Add(*terms))
+def formula_and_gradient(spec: Any) -> tuple[str, str, str, list[tuple[str, str]]]:
+    """LaTeX of the loss's textbook form, of what it is differentiated by, of its gradient, and of
+    its shorthands with their definitions (such as a class's probability, the softmax of the logits)."""
+    book = spec.symbolic.textbook
+    where = [(_latex(short), _latex(definition)) for short, definition in book.where]
+    return _latex(book.form), _latex(book.variable), _latex(book.gradient), where
 
 
 # -- generated reStructuredText ---------------------------------------------------------------------
@@ -131,50 +150,37 @@ def _title(text: str, char: str) -> list[str]:
     return [text, char * len(text), ""]
 
 
-def _chapter_titles(env: Any, docnames: set[str]) -> dict[str, str]:
-    return {d: env.titles[d].astext() if d in env.titles else d for d in docnames}
-
-
 def atlas_rst(chapters: dict[str, str]) -> list[str]:
     from lossref.registry import LOSSES
 
+    # two columns, so that the longest names fit a narrow page
     lines: list[str] = [
         ".. list-table::",
         "   :header-rows: 1",
-        "   :widths: 34 18 14 34",
+        "   :widths: 50 50",
         "",
         "   * - loss",
-        "     - input",
-        "     - target",
         "     - in torch",
     ]
     for spec in LOSSES:
         torch = f"``F.{spec.torch_function.__name__}``" if spec.torch_function else "none"
-        lines += [
-            f"   * - :ref:`{spec.name} <atlas-{spec.name}>`",
-            f"     - {spec.domain}",
-            f"     - {TARGETS.get(spec.target, spec.target)}",
-            f"     - {torch}",
-        ]
+        lines += [f"   * - |atlas-{spec.name}|_", f"     - {torch}"]
     lines += ["", "``F`` is ``torch.nn.functional``.", ""]
+    # the names link to their entries, in code font (a :ref: would show them as plain text)
+    lines += [f".. |atlas-{spec.name}| replace:: ``{spec.name}``" for spec in LOSSES] + [""]
 
-    groups: dict[str, list[Any]] = {}
+    families: dict[str, list[Any]] = {}
     for spec in LOSSES:
-        groups.setdefault(chapters.get(spec.name, ""), []).append(spec)
-    for chapter, specs in groups.items():
-        heading = f":doc:`/{chapter}`" if chapter else "Losses without a chapter yet"
-        # section titles cannot hold a cross-reference: name the chapter's family from its losses
-        lines += _title(_family_title(specs), "-")
-        if chapter:
-            lines += [f"Chapter: {heading}.", ""]
+        families.setdefault(spec.function.__module__, []).append(spec)
+    for module, specs in families.items():
+        lines += _title(family_title(module), "-")
+        docs = list(dict.fromkeys(chapters[spec.name] for spec in specs if spec.name in chapters))
+        if docs:
+            label = "Chapters" if len(docs) > 1 else "Chapter"
+            lines += [f"{label}: {', '.join(f':doc:`/{doc}`' for doc in docs)}.", ""]
         for spec in specs:
             lines += _atlas_entry(spec, chapters.get(spec.name))
     return lines
-
-
-def _family_title(specs: list[Any]) -> str:
-    families = list(dict.fromkeys(spec.function.__module__.rsplit(".", 1)[-1] for spec in specs))
-    return " and ".join(FAMILIES.get(f, f) for f in families)
 
 
 def _arguments(spec: Any) -> str:
@@ -223,34 +229,42 @@ def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
             f"No sympy definition in :mod:`lossref.symbolic`: {spec.no_symbolic}.",
             "",
         ]
-    expr, variable, gradient = formula_and_gradient(spec)
+    from lossref.symbolic import NUM_CLASSES, PIXELS
+
+    form, variable, gradient, where = formula_and_gradient(spec)
     symbolic = spec.symbolic
-    lines += [
-        f":sympy: ``lossref.symbolic.{spec.oracle.name}``",
-        "",
-    ]
+    lines += [f":sympy: ``lossref.symbolic.{spec.oracle.name}``", ""]
     if spec.target == "region":
-        per = "of one image and class, for a few pixels"
+        per = "of one image (and class), a sum over its :math:`n` pixels"
+        size = f" (written out for :math:`n = {PIXELS}`)"
     elif symbolic.vector_input:
-        per = "per sample, for three classes"
+        per = "of one sample, a sum over its :math:`C` classes"
+        size = f" (written out for :math:`C = {NUM_CLASSES}`)"
     else:
-        per = "per element"
+        per, size = "of one element", ""
     defaults = ", ".join(f"``{k}={v}``" for k, v in symbolic.defaults.items())
     lines += [
-        f"The loss {per} (the textbook formula of :mod:`lossref.symbolic`"
-        + (f"; defaults {defaults}" if defaults else "")
-        + "):",
+        f"The loss {per}" + (f"; defaults {defaults}" if defaults else "") + ":",
         "",
         ".. math::",
         "",
-        f"   \\ell = {expr}",
+        f"   \\ell = {form}",
         "",
-        "Its gradient with respect to the input, as the sum of terms the oracle is judged by "
-        "(the tests check that it equals sympy's derivative of the loss):",
+    ]
+    if where:
+        lines += ["where", "", ".. math::", ""]
+        # Sphinx aligns equations separated by blank lines: at their = signs
+        equals = " &= " if len(where) > 1 else " = "
+        for short, definition in where:
+            lines += [f"   {short}{equals}{definition}", ""]
+    lines += [
+        "Its gradient with respect to the input, in a form to check by hand:",
         "",
         ".. math::",
         "",
         f"   \\frac{{\\partial \\ell}}{{\\partial {variable}}} = {gradient}",
+        "",
+        f"The tests prove both equal to the definition the oracle evaluates{size} and to its derivative.",
         "",
     ]
     return lines
@@ -269,11 +283,7 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
         modules.setdefault(getattr(lossref, name).__module__, []).append(name)
     lines: list[str] = []
     for module, names in modules.items():
-        short = module.rsplit(".", 1)[-1]
-        title = (
-            FAMILIES.get(short) or (importlib.import_module(module).__doc__ or module).strip().splitlines()[0]
-        )
-        lines += _title(title.rstrip(".:"), "-")
+        lines += _title(family_title(module), "-")
         # a target for :mod: roles (unless a function has the module's name, as lossref.cross_entropy),
         # then the module's docstring (the family's shared conventions), read relative to lossref
         if module.removeprefix("lossref.") not in lossref.__all__:
@@ -331,6 +341,9 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
         ".. autoclass:: lossref.symbolic.SymbolicLoss",
         "   :members:",
         "   :undoc-members:",
+        "",
+        ".. autoclass:: lossref.symbolic.Textbook",
+        "   :members:",
         "",
         ".. autoclass:: lossref.symbolic.OracleResult",
         "",
