@@ -76,7 +76,7 @@ def peers(spec: LossSpec) -> dict[str, Callable]:
 
 
 def ours(spec: LossSpec) -> Callable:
-    return lambda *args, **kw: spec.function(*args, reduction="mean", **kw)
+    return lambda *args, **kw: spec.function(*args, reduction="mean", **spec.keywords, **kw)
 
 
 def compiled(spec: LossSpec, eager: dict[str, Callable]) -> dict[str, Callable]:

@@ -187,7 +187,7 @@ def boundary(x: Tensor, y: Tensor, distance_map: Tensor | None = None) -> Tensor
     """phi (sigmoid(x) - t), phi the target's signed distance map: the loss per pixel."""
     from lossref.boundary import signed_distance_map
 
-    phi = signed_distance_map(y) if distance_map is None else distance_map
+    phi = signed_distance_map(y, "binary") if distance_map is None else distance_map
     return phi * (torch.sigmoid(x) - y)
 
 
@@ -197,8 +197,8 @@ def hausdorff(x: Tensor, y: Tensor, alpha: float = 2.0) -> Tensor:
     from lossref.boundary import signed_distance_map
 
     p = torch.sigmoid(x)
-    d_pred = signed_distance_map((p.detach() > 0.5).to(x.dtype)).abs()
-    return (p - y) ** 2 * (d_pred**alpha + signed_distance_map(y).abs() ** alpha)
+    d_pred = signed_distance_map((p.detach() > 0.5).to(x.dtype), "binary").abs()
+    return (p - y) ** 2 * (d_pred**alpha + signed_distance_map(y, "binary").abs() ** alpha)
 
 
 def boundary_per_image(x: Tensor, y: Tensor) -> Tensor:

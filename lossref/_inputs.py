@@ -19,7 +19,9 @@ class LossInputs:
     """One valid call of a loss, by argument name.
 
     ``function(*args.values(), *parameters.values(), **options)`` and, with the module holding
-    ``parameters``, ``module(**options)(*args.values())`` compute the same loss.
+    ``parameters``, ``module(**options)(*args.values())`` compute the same loss; a region loss also
+    takes its required ``mode``, the registry's ``LossSpec.keywords`` (``LossSpec.call`` and
+    ``LossSpec.build_module`` pass it).
     """
 
     #: the positional tensor arguments, in call order (input, target; or anchor, positive, negative;

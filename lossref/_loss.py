@@ -6,14 +6,19 @@ from typing import Optional
 
 from torch import Tensor, nn
 
+from lossref._reduction import legacy_reduction
 from lossref._validation import check_reduction
 
 
 class _Loss(nn.Module):
-    """Holds and validates ``reduction`` once, at construction."""
+    """Holds and validates ``reduction`` once, at construction. The modules that torch gives the
+    deprecated ``size_average`` and ``reduce`` pass them on; they override ``reduction`` as in torch."""
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(
+        self, reduction: str = "mean", *, size_average: Optional[bool] = None, reduce: Optional[bool] = None
+    ) -> None:
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction)
         check_reduction(reduction)
         self.reduction = reduction
 
@@ -26,6 +31,13 @@ class _WeightedLoss(_Loss):
 
     weight: Optional[Tensor]
 
-    def __init__(self, weight: Optional[Tensor] = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(
+        self,
+        weight: Optional[Tensor] = None,
+        reduction: str = "mean",
+        *,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+    ) -> None:
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         self.register_buffer("weight", weight)

@@ -1,10 +1,39 @@
-"""The ``reduction`` argument, applied once for every loss."""
+"""The ``reduction`` argument, applied once for every loss, and torch's deprecated ``size_average`` and
+``reduce``, resolved once for every loss that torch gives them."""
 
 from __future__ import annotations
 
+import warnings
+from typing import Optional
+
+import torch
 from torch import Tensor
 
 from lossref._validation import check_reduction
+
+
+def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
+    """The reduction a call asks for: ``reduction``, unless ``size_average`` or ``reduce`` is given.
+
+    Then the two decide by torch's rule and with torch's deprecation warning, so that a call written
+    for torch means the same here: ``reduce=False`` gives ``'none'``; otherwise ``size_average=False``
+    gives ``'sum'`` and anything else ``'mean'`` (``None`` counts as ``True``), and ``reduction`` is
+    ignored. This is ``torch.nn._reduction.legacy_get_string`` written out, because
+    ``torch.compile(fullgraph=True)`` cannot trace a call into that helper, while torch's own losses
+    compile with the legacy arguments. Nor can it trace ``warnings.warn`` (torch 2.13), so a compiled
+    call resolves the arguments without the warning; torch's compiled losses warn once, while tracing.
+    """
+    if size_average is None and reduce is None:
+        return reduction
+    reduces = reduce is None or bool(reduce)
+    averages = size_average is None or bool(size_average)
+    resolved = ("mean" if averages else "sum") if reduces else "none"
+    if not torch.compiler.is_compiling():
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{resolved}' instead.",
+            stacklevel=2,
+        )
+    return resolved
 
 
 def reduce(loss: Tensor, reduction: str) -> Tensor:

@@ -4,7 +4,8 @@ The overlap losses (:mod:`lossref.overlap`), the Lovász losses (:mod:`lossref.l
 distance-map losses (:mod:`lossref.boundary`) all read their arguments the same way, described here
 once; their docstrings refer to this page.
 
-**Modes** (``mode=``, default ``'binary'``; given explicitly, never guessed from shapes):
+**Modes** (``mode``, required: as in segmentation_models_pytorch it has no default and is never
+guessed from shapes):
 
 ==================  ============================  ==================================  ==============
 mode                input                         target                              probabilities
@@ -20,7 +21,9 @@ mode                input                         target                        
 ==================  ============================  ==================================  ==============
 
 Dimension 0 is always the batch; in ``'binary'`` mode every other dimension is spatial (a channel
-of size 1 changes nothing), so there is one class, :math:`C = 1`, the foreground.
+of size 1 changes nothing), so there is one class, :math:`C = 1`, the foreground. An
+:math:`(N, C, *)` input with :math:`C > 1` is then one mask per image spanning the channels, as asked;
+for one mask per channel pass ``'multilabel'``.
 
 **from_logits** (default ``True``; :func:`~lossref.lovasz_hinge` has none, its hinge is on the
 logits): ``input`` holds logits. With ``from_logits=False`` it holds probabilities, checked to lie
@@ -113,6 +116,12 @@ from lossref._validation import (
 
 Mode = Literal["binary", "multiclass", "multilabel"]
 MODES: tuple[str, ...] = ("binary", "multiclass", "multilabel")
+#: what each mode reads, for the error of an unknown mode
+_MODE_EXPECTS = (
+    "'binary': input (N, *) or (N, 1, *), one mask per image, and a floating target of its shape; "
+    "'multiclass': input (N, C, *), a softmax over the C classes, and integer class indices (N, *); "
+    "'multilabel': input (N, C, *), one mask per channel, and a floating target of its shape"
+)
 #: the floor of a log of a probability, as torch's binary_cross_entropy
 LOG_FLOOR = -100.0
 
@@ -136,8 +145,9 @@ class Region:
 
 
 def check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    # a string first: `in` would compare a tensor elementwise
+    if not (isinstance(mode, str) and mode in MODES):
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}. {_MODE_EXPECTS}")
 
 
 def check_smooth(smooth: float) -> None:
@@ -183,10 +193,10 @@ def check_common(
     reduction: str,
     extra: tuple[tuple[Optional[Tensor], str], ...] = (),
 ) -> None:
-    """The checks that read no data and no shape: types, dtypes, mode, reduction (run first)."""
+    """The checks that read no data and no shape: mode, types, dtypes, reduction (run first)."""
+    check_mode(mode)
     check_floating(input, "input")
     check_tensor(target, "target")
-    check_mode(mode)
     check_reduction(reduction)
     if weight is not None:
         check_like(weight, "weight", input)
@@ -488,20 +498,21 @@ def reduce_region(loss: Tensor, weight: Optional[Tensor], region: Region, reduct
 
 
 class _RegionLoss(nn.Module):
-    """Holds the shared options; ``weight`` is a buffer (follows ``.to()``, lands in ``state_dict``)."""
+    """Holds the shared options; ``weight`` is a buffer (follows ``.to()``, lands in ``state_dict``).
+    The public modules set the defaults in their own signatures."""
 
     weight: Optional[Tensor]
 
     def __init__(
         self,
-        mode: Mode = "binary",
+        mode: Mode,
         *,
-        from_logits: bool = True,
-        per_image: bool = True,
-        weight: Optional[Tensor] = None,
-        include_background: bool = True,
-        ignore_index: int = -100,
-        reduction: str = "mean",
+        from_logits: bool,
+        per_image: bool,
+        weight: Optional[Tensor],
+        include_background: bool,
+        ignore_index: int,
+        reduction: str,
     ) -> None:
         super().__init__()
         check_mode(mode)

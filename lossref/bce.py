@@ -15,7 +15,8 @@ from torch import Tensor
 
 from lossref._autocast import float32_under_autocast, refused_under_autocast
 from lossref._loss import _WeightedLoss
-from lossref._reduction import reduce, reduce_backward
+from lossref._reduction import legacy_reduction, reduce_backward
+from lossref._reduction import reduce as reduce_loss  # `reduce` is torch's legacy argument here
 from lossref._validation import (
     check_floating,
     check_like,
@@ -58,7 +59,7 @@ class _BCE(torch.autograd.Function):
         neg_loss = torch.lerp(log_1mp, log_p, y)
         if w is not None:
             neg_loss = neg_loss * w
-        return -reduce(neg_loss, reduction)
+        return -reduce_loss(neg_loss, reduction)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -87,6 +88,8 @@ def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Binary cross-entropy between predicted probabilities and targets.
@@ -117,6 +120,11 @@ def binary_cross_entropy(
             (fractional values are soft labels).
         weight: optional rescaling weight :math:`w`, broadcastable to ``input``'s shape.
             Default: ``None`` (all ones).
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. ``'mean'`` divides the sum by the number
             of elements (not by the sum of the weights). Default: ``'mean'``.
 
@@ -144,6 +152,7 @@ def binary_cross_entropy(
         >>> binary_cross_entropy(torch.zeros(1), torch.ones(1)).item()
         100.0
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_floating(input, "input")
     check_like(target, "target", input)
     check_same_shape(target, input)
@@ -160,6 +169,8 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     pos_weight: Optional[Tensor] = None,
 ) -> Tensor:
@@ -193,6 +204,11 @@ def binary_cross_entropy_with_logits(
             cross-entropy (not checked here: that would read the data and synchronise the GPU).
         weight: optional rescaling weight :math:`w`, broadcastable to ``input``'s shape.
             Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``; ``'mean'`` divides by the number of
             elements. Default: ``'mean'``.
         pos_weight: optional weight :math:`c` of the positive term, broadcast against ``input``
@@ -230,6 +246,7 @@ def binary_cross_entropy_with_logits(
         >>> round(loss.item(), 4)  # ln 2 * (1 + 2 + 3) / 3
         1.3863
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_floating(input, "input")
     check_like(target, "target", input)
     check_same_shape(target, input)
@@ -296,7 +313,7 @@ class _BCEWithLogits(torch.autograd.Function):
         neg_l = torch.exp(-x.abs()).log1p_().neg_()  # -l = -log1p(exp(-|x|)), fused under compile
         a, k = _coefficients(x, y, c)
         loss = a.mul_(x).sub_(neg_l if k is None else neg_l * k)  # -0 - -0 is +0
-        return reduce(loss if w is None else loss * w, reduction)
+        return reduce_loss(loss if w is None else loss * w, reduction)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -329,41 +346,81 @@ class _BCEWithLogits(torch.autograd.Function):
 
 
 class BCELoss(_WeightedLoss):
-    r"""Module form of :func:`binary_cross_entropy` (probabilities in).
+    r"""Binary cross-entropy between predicted probabilities and targets: :func:`binary_cross_entropy`
+    as a module.
+
+    .. math::
+        \ell_n = -w_n \left[ y_n \max(\log p_n, -100) + (1 - y_n) \max(\log(1 - p_n), -100) \right],
+
+    followed by ``reduction``; the clamp, the gradient and the checks are the function's. Prefer
+    :class:`BCEWithLogitsLoss` on logits.
 
     Args:
-        weight: optional rescaling weight, broadcastable to the input's shape; kept as a buffer.
-            Default: ``None``.
-        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        weight: optional rescaling weight :math:`w`, broadcastable to the input's shape; kept as a
+            buffer. Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. ``'mean'`` divides the sum by the number of
+            elements. Default: ``'mean'``.
 
     Shape:
-        As :func:`binary_cross_entropy`.
+        - input: :math:`(*)`, probabilities in :math:`[0, 1]`.
+        - target: :math:`(*)`, same shape as input, values in :math:`[0, 1]`.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
         >>> from lossref import BCELoss
         >>> loss = BCELoss()
         >>> p, y = torch.tensor([0.9, 0.2]), torch.tensor([1.0, 0.0])
-        >>> round(loss(p, y).item(), 4)
+        >>> round(loss(p, y).item(), 4)  # (-ln 0.9 - ln 0.8) / 2
         0.1643
     """
+
+    def __init__(
+        self,
+        weight: Optional[Tensor] = None,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
-    r"""Module form of :func:`binary_cross_entropy_with_logits` (logits in).
+    r"""Binary cross-entropy of logits, sigmoid included: :func:`binary_cross_entropy_with_logits` as
+    a module.
+
+    .. math::
+        \ell_n = w_n \left[ c_n\, y_n \operatorname{softplus}(-x_n)
+                 + (1 - y_n) \operatorname{softplus}(x_n) \right],
+
+    followed by ``reduction``, with :math:`c` the ``pos_weight``; accurate for every finite logit
+    (see the function).
 
     Args:
-        weight: optional rescaling weight, broadcastable to the input's shape; kept as a buffer.
-            Default: ``None``.
-        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
-        pos_weight: optional weight of the positive term, broadcast against the input (a
+        weight: optional rescaling weight :math:`w`, broadcastable to the input's shape; kept as a
+            buffer. Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. ``'mean'`` divides by the number of
+            elements. Default: ``'mean'``.
+        pos_weight: optional weight :math:`c` of the positive term, broadcast against the input (a
             :math:`(C,)` tensor applies along the last dimension); kept as a buffer. Default: ``None``.
 
     Shape:
-        As :func:`binary_cross_entropy_with_logits`.
+        - input: :math:`(*)`, logits; for multi-label classification :math:`(N, C)`.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -379,10 +436,12 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Optional[Tensor] = None,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
         reduction: str = "mean",
         pos_weight: Optional[Tensor] = None,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

@@ -21,8 +21,11 @@ the :math:`s_1 \times \cdots \times s_k` image, larger than any distance inside 
 on an empty target costs more per pixel than anywhere near a real one; an all-foreground mask gets
 :math:`-D`. (MONAI's ``HausdorffDTLoss`` uses 0 in both cases: a prediction on an empty target is
 then free.) Ignored pixels count as background for the map and are left out of the losses. Maps are
-computed on the CPU with ``scipy.ndimage.distance_transform_edt`` (scipy is needed for these losses
-only), once per call unless passed in as ``distance_map``.
+computed on the CPU with ``scipy.ndimage.distance_transform_edt``, once per call unless passed in as
+``distance_map``. scipy is needed for these losses only, and is not a dependency of lossref: install
+it with the extra, ``pip install "lossref[distance]"``. Without it, each call that would compute a
+map raises an ImportError that says so before it converts any tensor; :func:`boundary_loss` given a
+``distance_map`` needs no scipy.
 """
 
 from __future__ import annotations
@@ -53,11 +56,22 @@ from lossref._validation import check_index_target, check_same_shape, check_tens
 __all__ = ["signed_distance_map", "boundary_loss", "hausdorff_dt_loss", "BoundaryLoss", "HausdorffDTLoss"]
 
 
-def _edt(mask: Any) -> Any:
+def _require_scipy(loss: str, alternative: str = "") -> None:
+    """Raise a clear ImportError at the start of a call that computes a distance map when scipy is
+    missing; checked later, torch's "Numpy is not available" would come first (scipy needs numpy)."""
     try:
-        from scipy.ndimage import distance_transform_edt
-    except ImportError as e:  # pragma: no cover - scipy is in requirements.txt
-        raise ImportError("the distance maps of lossref.boundary need scipy: pip install scipy") from e
+        import scipy.ndimage  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            f"{loss} needs scipy, which is not installed: the distance maps come from its Euclidean "
+            f"distance transform (scipy.ndimage.distance_transform_edt). Install it with: pip install "
+            f'"lossref[distance]"{alternative}'
+        ) from e
+
+
+def _edt(mask: Any) -> Any:
+    from scipy.ndimage import distance_transform_edt  # an optional extra: imported on first use
+
     return distance_transform_edt(mask)
 
 
@@ -107,8 +121,8 @@ def _maps_like(masks: Tensor, dtype: torch.dtype, hint: str) -> Tensor:
 
 def signed_distance_map(
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "binary",
     num_classes: Optional[int] = None,
     ignore_index: int = -100,
     dtype: Optional[torch.dtype] = None,
@@ -121,7 +135,7 @@ def signed_distance_map(
     Args:
         target: 0/1 labels :math:`(N, *)` (``'binary'``) or :math:`(N, C, *)` (``'multilabel'``),
             or class indices :math:`(N, *)` (``'multiclass'``); ``ignore_index`` counts as background.
-        mode: ``'binary'`` | ``'multiclass'`` | ``'multilabel'``. Default: ``'binary'``.
+        mode: ``'binary'`` | ``'multiclass'`` | ``'multilabel'``, required.
         num_classes: :math:`C`, needed for ``'multiclass'``. Default: ``None``.
         ignore_index: target value of ignored pixels. Default: ``-100``.
         dtype: dtype of the result. Default: the target's if floating, else torch's default dtype.
@@ -131,6 +145,7 @@ def signed_distance_map(
         for ``'multiclass'``).
 
     Raises:
+        ImportError: scipy is not installed (``pip install "lossref[distance]"``).
         TypeError: a non-tensor target, or a floating ``'multiclass'`` target.
         ValueError: a soft or out-of-range target, ``'multiclass'`` without ``num_classes``, an
             unknown ``mode``.
@@ -138,12 +153,14 @@ def signed_distance_map(
     Examples:
         >>> import torch
         >>> from lossref import signed_distance_map
-        >>> signed_distance_map(torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]]))
+        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])
+        >>> signed_distance_map(t, "binary")
         tensor([[ 1., -1., -1.,  1.,  2.]])
         >>> # no foreground: the diagonal, 3
-        >>> signed_distance_map(torch.zeros(1, 3))
+        >>> signed_distance_map(torch.zeros(1, 3), "binary")
         tensor([[3., 3., 3.]])
     """
+    _require_scipy("signed_distance_map")
     check_tensor(target, "target")
     check_mode(mode)
     if mode == "multiclass":
@@ -188,7 +205,7 @@ def _target_map(
     if distance_map is None:
         distance_map = signed_distance_map(
             target,
-            mode=mode,
+            mode,
             num_classes=num_channels(input, mode),
             ignore_index=ignore_index,
             dtype=input.dtype,
@@ -208,8 +225,8 @@ def _target_map(
 def boundary_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     distance_map: Optional[Tensor] = None,
     per_image: bool = True,
@@ -239,15 +256,19 @@ def boundary_loss(
     Args:
         input: logits (or probabilities with ``from_logits=False``), as in :func:`~lossref.dice_loss`.
         target: 0/1 labels or class indices, as in :func:`~lossref.dice_loss`.
+        mode: ``'binary'`` | ``'multiclass'`` | ``'multilabel'``, required, as in
+            :func:`~lossref.dice_loss`.
         distance_map: the precomputed :func:`signed_distance_map` of ``target``, the input's shape
-            and dtype; ``None`` computes it (on the CPU, with scipy). Default: ``None``.
-        mode, from_logits, per_image, weight, include_background, ignore_index, reduction: as in
+            and dtype (then scipy is not needed); ``None`` computes it (on the CPU, with scipy).
+            Default: ``None``.
+        from_logits, per_image, weight, include_background, ignore_index, reduction: as in
             :mod:`lossref._region`.
 
     Shape:
         As :func:`~lossref.dice_loss`.
 
     Raises:
+        ImportError: scipy is not installed and no ``distance_map`` is given.
         TypeError, ValueError: as :func:`~lossref.dice_loss`; also a soft target, and a
             ``distance_map`` of another shape or dtype.
 
@@ -259,9 +280,11 @@ def boundary_loss(
         >>> # misses pixel 2, adds pixel 4
         >>> p = torch.tensor([[0.0, 1.0, 0.0, 0.0, 1.0]])
         >>> # (-1 * -1 + 2 * 1) / 5
-        >>> boundary_loss(p, t, from_logits=False).item()
+        >>> boundary_loss(p, t, "binary", from_logits=False).item()
         0.6000000238418579
     """
+    if distance_map is None:
+        _require_scipy("boundary_loss", ", or pass a precomputed distance_map")
     check_common(input, target, mode, weight, reduction, extra=((distance_map, "distance_map"),))
     region = prepare(
         input,
@@ -286,9 +309,9 @@ def boundary_loss(
 def hausdorff_dt_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     alpha: float = 2.0,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     distance_map: Optional[Tensor] = None,
     per_image: bool = True,
@@ -318,12 +341,15 @@ def hausdorff_dt_loss(
     ``fullgraph`` it compiles with a graph break there).
 
     Args:
+        mode: ``'binary'`` | ``'multiclass'`` | ``'multilabel'``, required, as in
+            :func:`~lossref.dice_loss`.
         alpha: the exponent :math:`\alpha > 0` of the distances. Default: ``2.0`` (the paper's).
         distance_map: the precomputed :func:`signed_distance_map` of ``target`` (its absolute value
             is used). Default: ``None``.
         Others: as :func:`boundary_loss`.
 
     Raises:
+        ImportError: scipy is not installed (the prediction's map needs it at every call).
         TypeError, ValueError: as :func:`boundary_loss`; also ``alpha <= 0``.
 
     Examples:
@@ -334,9 +360,10 @@ def hausdorff_dt_loss(
         >>> # d_P the same (0.5 is not > 1/2)
         >>> p = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.5]])
         >>> # 0.25 * (4 + 4) / 5
-        >>> hausdorff_dt_loss(p, t, from_logits=False).item()
+        >>> hausdorff_dt_loss(p, t, "binary", from_logits=False).item()
         0.4000000059604645
     """
+    _require_scipy("hausdorff_dt_loss")
     check_common(input, target, mode, weight, reduction, extra=((distance_map, "distance_map"),))
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0 (the exponent of the distances), got {alpha}")
@@ -359,24 +386,136 @@ def hausdorff_dt_loss(
 
 
 class BoundaryLoss(_RegionLoss):
-    """Module form of :func:`boundary_loss`; ``forward(input, target, distance_map=None)``."""
+    r"""Boundary loss (Kervadec et al. 2019): the mean over the pixels of
+    :math:`\phi_G (p - t) \ge 0`, the prediction's error weighted by the signed distance
+    :math:`\phi_G` to the target's boundary, per image and class. The module form of
+    :func:`boundary_loss`, where the formula and its relation to the paper's are. Its ``forward``
+    takes an optional precomputed ``distance_map`` (:func:`signed_distance_map` of the target);
+    without one it computes the map with scipy (``pip install "lossref[distance]"``).
+
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one loss per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out (background for the map).
+            Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``, :math:`(N, C, *)` otherwise.
+        - target: 0/1 labels (or ``ignore_index``) of the input's shape; class indices
+          :math:`(N, *)` for ``'multiclass'``.
+        - distance_map (``forward``, optional): the input's shape and dtype.
+        - output: scalar; with ``reduction='none'``, :math:`(N, C')` (:math:`(C',)` with
+          ``per_image=False``), :math:`C'` the included classes (1 for ``'binary'``).
+
+    Examples:
+        >>> import torch
+        >>> from lossref import BoundaryLoss, signed_distance_map
+        >>> criterion = BoundaryLoss("binary", from_logits=False)
+        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])  # phi 1, -1, -1, 1, 2
+        >>> p = torch.tensor([[0.0, 1.0, 0.0, 0.0, 1.0]])
+        >>> round(criterion(p, t).item(), 6)  # (-1 * -1 + 2 * 1) / 5
+        0.6
+        >>> phi = signed_distance_map(t, "binary")  # once per target
+        >>> round(criterion(p, t, phi).item(), 6)
+        0.6
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
 
     def forward(self, input: Tensor, target: Tensor, distance_map: Optional[Tensor] = None) -> Tensor:
         return boundary_loss(input, target, distance_map=distance_map, **self._common())
 
 
 class HausdorffDTLoss(_RegionLoss):
-    """Module form of :func:`hausdorff_dt_loss`: ``HausdorffDTLoss(alpha=2.0, mode=..., ...)``;
-    ``forward(input, target, distance_map=None)``."""
+    r"""Hausdorff distance loss, distance-transform variant (Karimi & Salcudean 2019): the mean over
+    the pixels of :math:`(p - t)^2 (d_P^\alpha + d_G^\alpha)`, :math:`d_G` and :math:`d_P` the
+    distances to the boundaries of the target and of the predicted mask, per image and class. The
+    module form of :func:`hausdorff_dt_loss`. It needs scipy at every call, for :math:`d_P`
+    (``pip install "lossref[distance]"``); ``forward`` takes an optional precomputed
+    ``distance_map`` of the target.
 
-    def __init__(self, alpha: float = 2.0, mode: Mode = "binary", **kw) -> None:
-        super().__init__(mode, **kw)
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        alpha: the exponent :math:`\alpha > 0` of the distances. Default: ``2.0``.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one loss per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out (background for the maps).
+            Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :class:`BoundaryLoss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import HausdorffDTLoss
+        >>> criterion = HausdorffDTLoss("binary", from_logits=False)
+        >>> t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]])  # d_G 1, 1, 1, 1, 2
+        >>> p = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.5]])  # d_P the same
+        >>> round(criterion(p, t).item(), 6)  # 0.25 * (4 + 4) / 5
+        0.4
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        alpha: float = 2.0,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
         if not alpha > 0:
             raise ValueError(f"alpha must be > 0 (the exponent of the distances), got {alpha}")
         self.alpha = alpha
 
     def forward(self, input: Tensor, target: Tensor, distance_map: Optional[Tensor] = None) -> Tensor:
-        return hausdorff_dt_loss(input, target, self.alpha, distance_map=distance_map, **self._common())
+        return hausdorff_dt_loss(input, target, alpha=self.alpha, distance_map=distance_map, **self._common())
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, " + super().extra_repr()

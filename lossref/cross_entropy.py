@@ -17,7 +17,8 @@ from lossref import _primitives
 from lossref._autocast import float32_under_autocast
 from lossref._class_scores import class_dim, class_view, index_nll, weighted_nll
 from lossref._loss import _WeightedLoss
-from lossref._reduction import reduce, reduce_by_weight
+from lossref._reduction import legacy_reduction, reduce_by_weight
+from lossref._reduction import reduce as reduce_loss  # `reduce` is torch's legacy argument here
 from lossref._validation import (
     check_class_scores,
     check_class_weight,
@@ -74,7 +75,9 @@ def nll_loss(
     input: Tensor,
     target: Tensor,
     weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
     ignore_index: int = -100,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Negative log-likelihood of class log-probabilities.
@@ -92,7 +95,12 @@ def nll_loss(
         target: class indices, shape :math:`()` or :math:`(N, d_1, \ldots, d_k)`, any integer dtype,
             values in :math:`[0, C)` or ``ignore_index``.
         weight: per-class weight of shape :math:`(C)`, same dtype as ``input``. Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
         ignore_index: a target value that contributes neither loss nor weight. Default: ``-100``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
 
     Shape:
@@ -117,6 +125,7 @@ def nll_loss(
         >>> round(nll_loss(log_probs, torch.tensor([0, -100])).item(), 4)
         0.6931
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     num_classes = check_class_scores(input)
     check_tensor(target, "target")
     check_index_target(target, input, num_classes, ignore_index)
@@ -131,7 +140,9 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
     ignore_index: int = -100,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -169,8 +180,13 @@ def cross_entropy(
         target: class indices (integer dtype, shape :math:`()` or :math:`(N, d_1, \ldots, d_k)`) or class
             probabilities (``input``'s shape and dtype).
         weight: per-class weight of shape :math:`(C)`. Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
         ignore_index: with class indices, a target value that contributes neither loss nor weight.
             Default: ``-100``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         label_smoothing: :math:`\varepsilon \in [0, 1]`, the weight moved from the target onto the
             uniform distribution. Default: ``0.0``.
@@ -197,6 +213,7 @@ def cross_entropy(
         >>> round(loss.item(), 4)
         0.7357
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     num_classes = check_class_scores(input)
     check_tensor(target, "target")
     check_class_weight(weight, "weight", input, num_classes)
@@ -211,7 +228,7 @@ def cross_entropy(
         q = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
             q = q * class_view(weight, input)
-        return reduce(-(q * log_probs).sum(dim), reduction)
+        return reduce_loss(-(q * log_probs).sum(dim), reduction)
 
     check_index_target(target, input, num_classes, ignore_index)
     log_probs = log_softmax(input, class_dim(input))
@@ -220,12 +237,29 @@ def cross_entropy(
 
 
 class NLLLoss(_WeightedLoss):
-    r"""Module form of :func:`nll_loss`.
+    r"""Negative log-likelihood of class log-probabilities: :func:`nll_loss` as a module.
+
+    .. math::
+        \ell_n = -w_{y_n} x_{n, y_n}, \qquad \ell_n = 0 \text{ where } y_n = \text{ignore\_index},
+
+    followed by ``reduction``: ``'mean'`` divides by the total weight of the targets that count. Put a
+    :func:`~lossref.log_softmax` before it, or use :class:`CrossEntropyLoss` on logits.
 
     Args:
         weight: per-class weight of shape :math:`(C)`, kept as a buffer. Default: ``None``.
-        ignore_index: target value that is ignored. Default: ``-100``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        ignore_index: a target value that contributes neither loss nor weight. Default: ``-100``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, log-probabilities.
+        - target: :math:`()` or :math:`(N, d_1, \ldots, d_k)`, class indices in :math:`[0, C)` or
+          ``ignore_index``.
+        - output: scalar, or the target's shape with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -236,23 +270,54 @@ class NLLLoss(_WeightedLoss):
     """
 
     def __init__(
-        self, weight: Optional[Tensor] = None, ignore_index: int = -100, reduction: str = "mean"
+        self,
+        weight: Optional[Tensor] = None,
+        size_average: Optional[bool] = None,
+        ignore_index: int = -100,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return nll_loss(
+            input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    r"""Module form of :func:`cross_entropy`.
+    r"""Cross-entropy between the softmax of logits and class indices or class probabilities:
+    :func:`cross_entropy` as a module.
+
+    For class indices :math:`y_n` and smoothing :math:`\varepsilon`,
+
+    .. math::
+        \ell_n = (1 - \varepsilon)\, w_{y_n} (-\log p_{n, y_n})
+                 + \frac{\varepsilon}{C} \sum_c w_c (-\log p_{n,c}),
+        \qquad p_n = \operatorname{softmax}(x_n),
+
+    followed by ``reduction``; :func:`cross_entropy` gives the form for class probabilities and how
+    ``'mean'`` counts the weights.
 
     Args:
         weight: per-class weight of shape :math:`(C)`, kept as a buffer. Default: ``None``.
-        ignore_index: target value that is ignored (class indices only). Default: ``-100``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        ignore_index: with class indices, a target value that contributes neither loss nor weight.
+            Default: ``-100``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
-        label_smoothing: :math:`\varepsilon \in [0, 1]`. Default: ``0.0``.
+        label_smoothing: :math:`\varepsilon \in [0, 1]`, the weight moved from the target onto the
+            uniform distribution. Default: ``0.0``.
+
+    Shape:
+        - input: :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, logits.
+        - target: class indices, :math:`()` or :math:`(N, d_1, \ldots, d_k)`; or class
+          probabilities, the input's shape.
+        - output: scalar, or :math:`()` / :math:`(N, d_1, \ldots, d_k)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -261,21 +326,33 @@ class CrossEntropyLoss(_WeightedLoss):
         >>> x, y = torch.zeros(2, 3), torch.tensor([0, 1])
         >>> round(criterion(x, y).item(), 4)  # ln 3, whatever the target
         1.0986
+        >>> # torch's positional order: weight, size_average, ignore_index
+        >>> x = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+        >>> ignore_1 = CrossEntropyLoss(None, None, 1)
+        >>> round(ignore_1(x, torch.tensor([0, 1])).item(), 4)  # class 1 ignored
+        0.2395
     """
 
     def __init__(
         self,
         weight: Optional[Tensor] = None,
+        size_average: Optional[bool] = None,
         ignore_index: int = -100,
+        reduce: Optional[bool] = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
         check_label_smoothing(label_smoothing)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return cross_entropy(
-            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
         )

@@ -190,7 +190,9 @@ def softmax_focal_loss(
 
 
 class FocalLoss(nn.Module):
-    r"""Module form of :func:`sigmoid_focal_loss`; also a drop-in for YOLOv5's ``FocalLoss`` wrapper.
+    r"""Binary focal loss of logits, :math:`\alpha_t (1 - p_t)^\gamma` times the binary
+    cross-entropy of each element: the module form of :func:`sigmoid_focal_loss`, where the formula
+    is; also a drop-in for YOLOv5's ``FocalLoss`` wrapper.
 
     ``FocalLoss(BCEWithLogitsLoss(...), gamma, alpha)`` takes ``weight``, ``pos_weight`` and
     ``reduction`` from the given :class:`~lossref.BCEWithLogitsLoss` (or ``torch.nn.BCEWithLogitsLoss``),
@@ -200,7 +202,13 @@ class FocalLoss(nn.Module):
         loss_fcn: optional BCE-with-logits module whose options are used. Default: ``None``.
         gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
         alpha: positive-class weight in :math:`[0, 1]`, negative to disable. Default: ``0.25``.
-        reduction: used when no ``loss_fcn`` is given. Default: ``'mean'``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``, used when no ``loss_fcn`` is given (the
+            function's default is ``'none'``, as torchvision's). Default: ``'mean'``.
+
+    Shape:
+        - input: logits, any shape :math:`(*)`.
+        - target: labels in :math:`[0, 1]`, the input's shape.
+        - output: scalar; with ``reduction='none'``, the input's shape.
 
     Examples:
         >>> import torch
@@ -248,13 +256,28 @@ class FocalLoss(nn.Module):
 
 
 class SoftmaxFocalLoss(nn.Module):
-    r"""Module form of :func:`softmax_focal_loss`.
+    r"""Multi-class focal loss of logits and class indices,
+    :math:`-\alpha_{y} (1 - p_{y})^{\gamma} \log p_{y}` with :math:`p` the softmax: the module form
+    of :func:`softmax_focal_loss`, where the formula and the normalisation of ``'mean'`` are.
 
     Args:
         alpha: optional per-class weight of shape :math:`(C)`, kept as a buffer. Default: ``None``.
-        gamma: focusing parameter. Default: ``2.0``.
+        gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
         ignore_index: target value that is ignored. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: logits, :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`.
+        - target: class indices, :math:`()` or :math:`(N, d_1, \ldots, d_k)`, integer dtype.
+        - output: scalar; with ``reduction='none'``, the target's shape.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import SoftmaxFocalLoss
+        >>> criterion = SoftmaxFocalLoss(gamma=1.0)
+        >>> x, y = torch.zeros(2, 4), torch.tensor([0, 3])
+        >>> round(criterion(x, y).item(), 6)  # (3/4) ln 4
+        1.039721
     """
 
     alpha: Optional[Tensor]

@@ -60,12 +60,19 @@ def _extension(errors: Tensor, region: Region, per_image: bool, hinge: bool) -> 
     return (errors_sorted * increments).sum(-1)
 
 
+def _check_hinge_mode(mode: str) -> None:
+    if mode == "multiclass":
+        raise ValueError(
+            "lovasz_hinge takes mode='binary' or 'multilabel'; for mode='multiclass' use lovasz_softmax"
+        )
+
+
 @float32_under_autocast
 def lovasz_hinge(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "binary",
     per_image: bool = True,
     weight: Optional[Tensor] = None,
     include_background: bool = True,
@@ -85,7 +92,8 @@ def lovasz_hinge(
     Args:
         input: logits, :math:`(N, *)` for ``'binary'``, :math:`(N, C, *)` for ``'multilabel'``.
         target: 0/1 labels (or ``ignore_index``), the input's shape and dtype.
-        mode: ``'binary'`` | ``'multilabel'``. Default: ``'binary'``.
+        mode: ``'binary'`` | ``'multilabel'``, required (``'multiclass'`` raises: use
+            :func:`lovasz_softmax`).
         per_image: one loss per image (Berman's ``per_image=True``) or per class over the batch.
             Default: ``True``.
         weight, include_background, ignore_index, reduction: as in :mod:`lossref._region`.
@@ -101,18 +109,17 @@ def lovasz_hinge(
         >>> from lossref import lovasz_hinge
         >>> t = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
         >>> # every margin >= 1
-        >>> lovasz_hinge(torch.tensor([[2.0, 1.0, -1.0, -3.0]]), t).item()
+        >>> x = torch.tensor([[2.0, 1.0, -1.0, -3.0]])
+        >>> lovasz_hinge(x, t, "binary").item()
         0.0
         >>> # pixel 1 undecided, error 1:
         >>> # the Jaccard loss of mispredicting it, 1 - 1/2
-        >>> lovasz_hinge(torch.tensor([[2.0, 0.0, -1.0, -3.0]]), t).item()
+        >>> x = torch.tensor([[2.0, 0.0, -1.0, -3.0]])
+        >>> lovasz_hinge(x, t, "binary").item()
         0.5
     """
     check_common(input, target, mode, weight, reduction)
-    if mode == "multiclass":
-        raise ValueError(
-            "lovasz_hinge takes mode='binary' or 'multilabel'; for mode='multiclass' use lovasz_softmax"
-        )
+    _check_hinge_mode(mode)
     region = prepare(
         input, target, mode, True, ignore_index, include_background, weight, hard_target="lovasz_hinge"
     )
@@ -127,8 +134,8 @@ def lovasz_hinge(
 def lovasz_softmax(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "multiclass",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -139,7 +146,7 @@ def lovasz_softmax(
     r"""Lovász-Softmax loss: the Lovász extension of each class's Jaccard loss applied to
     :math:`m_i = |t_i - p_i|`.
 
-    :math:`p` is the softmax of the logits (``'multiclass'``, the default) or their sigmoid
+    :math:`p` is the softmax of the logits (``'multiclass'``) or their sigmoid
     (``'binary'``/``'multilabel'``, sometimes called Lovász-sigmoid), or the given probabilities
     with ``from_logits=False``; :math:`t` is the one-hot target. On hard probabilities the loss of
     each class is exactly :math:`1 - \mathrm{IoU}`. Every class counts (see :mod:`lossref.lovasz`);
@@ -152,7 +159,7 @@ def lovasz_softmax(
         input: logits or probabilities, :math:`(N, C, *)` (``(N, *)`` for ``'binary'``).
         target: class indices :math:`(N, *)` for ``'multiclass'``; 0/1 labels of the input's shape
             otherwise.
-        mode: ``'multiclass'`` | ``'binary'`` | ``'multilabel'``. Default: ``'multiclass'``.
+        mode: ``'multiclass'`` | ``'binary'`` | ``'multilabel'``, required.
         from_logits, per_image, weight, include_background, ignore_index, reduction: as in
             :mod:`lossref._region`.
 
@@ -169,7 +176,9 @@ def lovasz_softmax(
         >>> probs = torch.tensor([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
         >>> labels = torch.tensor([[0, 1, 1]])
         >>> # 1 - IoU: 1 - 1/2, 1 - 1/2
-        >>> lovasz_softmax(probs, labels, from_logits=False, reduction="none")
+        >>> lovasz_softmax(
+        ...     probs, labels, "multiclass", from_logits=False, reduction="none"
+        ... )
         tensor([[0.5000, 0.5000]])
     """
     check_common(input, target, mode, weight, reduction)
@@ -188,12 +197,58 @@ def lovasz_softmax(
 
 
 class LovaszHingeLoss(_RegionLoss):
-    """Module form of :func:`lovasz_hinge`; the same keyword arguments, ``weight`` kept as a buffer."""
+    r"""Lovász hinge loss: the Lovász extension of the Jaccard loss applied to the hinge errors
+    :math:`\max(0, 1 - x_i (2 t_i - 1))` of the logits, per image and class. The module form of
+    :func:`lovasz_hinge`; like it, it takes logits only (no ``from_logits``).
 
-    def __init__(self, mode: Mode = "binary", **kw) -> None:
-        if not kw.get("from_logits", True):
-            raise ValueError("lovasz_hinge takes logits (margins) only: from_logits=False is not supported")
-        super().__init__(mode, **kw)
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'`` or ``'multilabel'`` (see Shape).
+            Required; ``'multiclass'`` raises (use :class:`LovaszSoftmaxLoss`).
+        per_image: one loss per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multilabel'``. Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: logits, :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``, :math:`(N, C, *)`
+          for ``'multilabel'``.
+        - target: 0/1 labels (or ``ignore_index``) of the input's shape and dtype.
+        - output: scalar; with ``reduction='none'``, :math:`(N, C')` (:math:`(C',)` with
+          ``per_image=False``), :math:`C'` the included classes (1 for ``'binary'``).
+
+    Examples:
+        >>> import torch
+        >>> from lossref import LovaszHingeLoss
+        >>> criterion = LovaszHingeLoss("binary")
+        >>> t = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+        >>> # pixel 1 undecided, error 1: 1 - IoU of mispredicting it
+        >>> criterion(torch.tensor([[2.0, 0.0, -1.0, -3.0]]), t).item()
+        0.5
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        *,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=True,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
+        _check_hinge_mode(mode)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         kw = self._common()
@@ -202,10 +257,60 @@ class LovaszHingeLoss(_RegionLoss):
 
 
 class LovaszSoftmaxLoss(_RegionLoss):
-    """Module form of :func:`lovasz_softmax` (default ``mode='multiclass'``); ``weight`` is a buffer."""
+    r"""Lovász-Softmax loss: the Lovász extension of each class's Jaccard loss applied to the errors
+    :math:`|t_i - p_i|` of the probabilities, per image and class (exactly :math:`1 - \mathrm{IoU}`
+    on hard probabilities). The module form of :func:`lovasz_softmax`.
 
-    def __init__(self, mode: Mode = "multiclass", **kw) -> None:
-        super().__init__(mode, **kw)
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'multiclass'`` (a softmax over the
+            classes), ``'binary'`` or ``'multilabel'`` (a sigmoid; see Shape). Required.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one loss per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(N, C, *)`; :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``.
+        - target: class indices :math:`(N, *)` for ``'multiclass'``; otherwise 0/1 labels (or
+          ``ignore_index``) of the input's shape.
+        - output: scalar; with ``reduction='none'``, :math:`(N, C')` (:math:`(C',)` with
+          ``per_image=False``), :math:`C'` the included classes (1 for ``'binary'``).
+
+    Examples:
+        >>> import torch
+        >>> from lossref import LovaszSoftmaxLoss
+        >>> criterion = LovaszSoftmaxLoss("multiclass", from_logits=False)
+        >>> # (N=1, C=2, 3 pixels): 1 - IoU = 1/2 for both classes
+        >>> probs = torch.tensor([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+        >>> criterion(probs, torch.tensor([[0, 1, 1]])).item()
+        0.5
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return lovasz_softmax(input, target, **self._common())

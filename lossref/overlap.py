@@ -93,10 +93,10 @@ def _power(loss: Tensor, gamma: float) -> Tensor:
 def tversky_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     alpha: float = 0.3,
     beta: float = 0.7,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -119,9 +119,10 @@ def tversky_loss(
     Args:
         input: logits (or probabilities with ``from_logits=False``), see Shape.
         target: see Shape.
+        mode: how ``input`` and ``target`` are read, ``'binary'`` | ``'multiclass'`` |
+            ``'multilabel'`` (see Shape). Required, with no default.
         alpha: weight of false positives, :math:`\ge 0`. Default: ``0.3`` (Salehi et al.).
         beta: weight of false negatives, :math:`\ge 0`, :math:`\alpha + \beta > 0`. Default: ``0.7``.
-        mode: ``'binary'`` | ``'multiclass'`` | ``'multilabel'``. Default: ``'binary'``.
         from_logits: whether ``input`` holds logits. Default: ``True``.
         per_image: one score per image and class (``True``) or per class over the batch. Default: ``True``.
         weight: optional per-class weight, shape :math:`(C,)`. Default: ``None``.
@@ -131,8 +132,11 @@ def tversky_loss(
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
 
     Shape:
-        - input: :math:`(N, *)` (binary) or :math:`(N, C, *)`.
-        - target: the input's shape, or class indices :math:`(N, *)` for ``'multiclass'``.
+        - input: :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'`` (one mask per image, every
+          dimension after the batch spatial), :math:`(N, C, *)` for ``'multiclass'`` and
+          ``'multilabel'``.
+        - target: the input's shape, values in :math:`[0, 1]`; class indices :math:`(N, *)` for
+          ``'multiclass'``.
         - output: scalar; with ``reduction='none'``, :math:`(N, C')` (``per_image=True``) or
           :math:`(C',)`, :math:`C'` the included classes (1 for ``'binary'``).
 
@@ -142,17 +146,19 @@ def tversky_loss(
         ValueError: shapes that do not match, an index target out of range (and not
             ``ignore_index``), values outside :math:`[0, 1]` (target; input with
             ``from_logits=False``), ``alpha``/``beta`` negative or summing to 0, ``smooth < 0``, an
-            unknown ``mode`` or ``reduction``, ``include_background=False`` in ``'binary'`` mode.
+            unknown ``mode`` (the error lists the modes and what each expects) or ``reduction``,
+            ``include_background=False`` in ``'binary'`` mode.
 
     Examples:
         >>> import torch
         >>> from lossref import tversky_loss
         >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])  # predicted mask
         >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])  # TP = 1, FP = 1, FN = 1
-        >>> loss = tversky_loss(p, t, 0.3, 0.7, from_logits=False, smooth=0)
+        >>> kw = dict(from_logits=False, smooth=0)
+        >>> loss = tversky_loss(p, t, "binary", 0.3, 0.7, **kw)
         >>> round(loss.item(), 6)  # 1 - 1 / 2
         0.5
-        >>> loss = tversky_loss(p, t, 0.1, 0.9, from_logits=False, smooth=0)
+        >>> loss = tversky_loss(p, t, "binary", 0.1, 0.9, **kw)
         >>> round(loss.item(), 6)  # FP = FN: only alpha + beta counts
         0.5
     """
@@ -167,8 +173,8 @@ def tversky_loss(
 def dice_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -198,16 +204,23 @@ def dice_loss(
         >>> from lossref import dice_loss
         >>> p = torch.tensor([[0.9, 0.8, 0.1, 0.0]])
         >>> t = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+        >>> kw = dict(from_logits=False, smooth=0)
         >>> # 1 - 2 * 1.7 / (1.8 + 2)
-        >>> round(dice_loss(p, t, from_logits=False, smooth=0).item(), 6)
+        >>> round(dice_loss(p, t, "binary", **kw).item(), 6)
         0.105263
         >>> empty = torch.zeros(1, 4)
         >>> # empty on empty: perfect
-        >>> dice_loss(empty, empty, from_logits=False, smooth=0).item()
+        >>> dice_loss(empty, empty, "binary", **kw).item()
         0.0
         >>> # anything on empty: the worst
-        >>> dice_loss(p, empty, from_logits=False, smooth=0).item()
+        >>> dice_loss(p, empty, "binary", **kw).item()
         1.0
+        >>> # three classes: softmax over C, class indices
+        >>> logits = torch.randn(2, 3, 8, 8)
+        >>> labels = torch.randint(0, 3, (2, 8, 8))
+        >>> loss = dice_loss(logits, labels, "multiclass", reduction="none")
+        >>> loss.shape  # (N, C)
+        torch.Size([2, 3])
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
@@ -219,8 +232,8 @@ def dice_loss(
 def jaccard_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -246,8 +259,8 @@ def jaccard_loss(
         >>> from lossref import jaccard_loss
         >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
         >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
-        >>> # 1 - 1/3
-        >>> round(jaccard_loss(p, t, from_logits=False, smooth=0).item(), 6)
+        >>> loss = jaccard_loss(p, t, "binary", from_logits=False, smooth=0)
+        >>> round(loss.item(), 6)  # 1 - 1/3
         0.666667
     """
     check_common(input, target, mode, weight, reduction)
@@ -260,11 +273,11 @@ def jaccard_loss(
 def focal_tversky_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     alpha: float = 0.3,
     beta: float = 0.7,
     gamma: float = 0.75,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -298,7 +311,7 @@ def focal_tversky_loss(
         >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
         >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
         >>> loss = focal_tversky_loss(
-        ...     p, t, gamma=0.5, from_logits=False, smooth=0
+        ...     p, t, "binary", gamma=0.5, from_logits=False, smooth=0
         ... )
         >>> round(loss.item(), 6)  # 0.5 ** 0.5
         0.707107
@@ -326,8 +339,8 @@ def _dice_and_cross_entropy(
 def dice_bce_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -361,7 +374,7 @@ def dice_bce_loss(
         >>> # p = 1/2 everywhere
         >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])
         >>> # ln 2 + (0.5 + 0.5) / (1 + 0.5 + 0.5)
-        >>> round(dice_bce_loss(x, t, smooth=0).item(), 6)
+        >>> round(dice_bce_loss(x, t, "binary", smooth=0).item(), 6)
         1.193147
     """
     check_common(input, target, mode, weight, reduction)
@@ -376,10 +389,10 @@ def dice_bce_loss(
 def combo_loss(
     input: Tensor,
     target: Tensor,
+    mode: Mode,
     alpha: float = 0.5,
     beta: float = 0.5,
     *,
-    mode: Mode = "binary",
     from_logits: bool = True,
     per_image: bool = True,
     weight: Optional[Tensor] = None,
@@ -421,7 +434,7 @@ def combo_loss(
         >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])
         >>> # WCE = ln 2 / 2 at beta = 1/2, Dice loss 1/2:
         >>> # 0.5 * (0.5 ln 2) + 0.5 * 0.5
-        >>> round(combo_loss(x, t, smooth=0).item(), 6)
+        >>> round(combo_loss(x, t, "binary", smooth=0).item(), 6)
         0.423287
     """
     check_common(input, target, mode, weight, reduction)
@@ -435,8 +448,27 @@ def combo_loss(
 
 
 class _SmoothedLoss(_RegionLoss):
-    def __init__(self, mode: Mode = "binary", *, smooth: float = 1e-5, **kw) -> None:
-        super().__init__(mode, **kw)
+    def __init__(
+        self,
+        mode: Mode,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        smooth: float = 1e-5,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
         check_smooth(smooth)
         self.smooth = smooth
 
@@ -445,15 +477,40 @@ class _SmoothedLoss(_RegionLoss):
 
 
 class DiceLoss(_SmoothedLoss):
-    r"""Module form of :func:`dice_loss`; the same keyword arguments, ``weight`` kept as a buffer.
+    r"""Soft Dice loss, one minus the Sørensen-Dice coefficient of each image and class:
+    :math:`(FP + FN) / (2\,TP + FP + FN + s)`. The module form of :func:`dice_loss`, where the
+    formula and the conventions are written out.
+
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one score per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        - input: :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``, :math:`(N, C, *)` otherwise.
+        - target: the input's shape, values in :math:`[0, 1]`; class indices :math:`(N, *)` for
+          ``'multiclass'``.
+        - output: scalar; with ``reduction='none'``, :math:`(N, C')` (:math:`(C',)` with
+          ``per_image=False``), :math:`C'` the included classes (1 for ``'binary'``).
 
     Examples:
         >>> import torch
         >>> from lossref import DiceLoss
-        >>> criterion = DiceLoss(mode="multiclass", include_background=False)
-        >>> logits = torch.randn(2, 3, 8, 8)
+        >>> criterion = DiceLoss("multiclass", include_background=False)
+        >>> logits = torch.randn(2, 3, 8, 8, requires_grad=True)
         >>> labels = torch.randint(0, 3, (2, 8, 8))
-        >>> criterion(logits, labels).shape
+        >>> loss = criterion(logits, labels)
+        >>> loss.backward()
+        >>> loss.shape
         torch.Size([])
     """
 
@@ -462,47 +519,224 @@ class DiceLoss(_SmoothedLoss):
 
 
 class JaccardLoss(_SmoothedLoss):
-    """Module form of :func:`jaccard_loss`; the same keyword arguments, ``weight`` kept as a buffer."""
+    r"""Jaccard loss (soft IoU), one minus the soft intersection over union of each image and class:
+    :math:`(FP + FN) / (TP + FP + FN + s)`. The module form of :func:`jaccard_loss`.
+
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one score per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :class:`DiceLoss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import JaccardLoss
+        >>> criterion = JaccardLoss("binary", from_logits=False, smooth=0)
+        >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+        >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+        >>> round(criterion(p, t).item(), 6)  # 1 - 1/3
+        0.666667
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return jaccard_loss(input, target, smooth=self.smooth, **self._common())
 
 
 class DiceBCELoss(_SmoothedLoss):
-    """Module form of :func:`dice_bce_loss`; the same keyword arguments, ``weight`` kept as a buffer."""
+    r"""The Dice loss plus the binary cross-entropy of each image and class (of each channel, one
+    class against the rest). The module form of :func:`dice_bce_loss`, where the formula is.
+
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one score per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator of the Dice term.
+            Default: ``1e-5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :class:`DiceLoss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import DiceBCELoss
+        >>> criterion = DiceBCELoss("binary", smooth=0)
+        >>> # p = 1/2 everywhere: ln 2 + (0.5 + 0.5) / (1 + 0.5 + 0.5)
+        >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])
+        >>> round(criterion(x, t).item(), 6)
+        1.193147
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return dice_bce_loss(input, target, smooth=self.smooth, **self._common())
 
 
 class TverskyLoss(_SmoothedLoss):
-    """Module form of :func:`tversky_loss`: ``TverskyLoss(alpha=0.3, beta=0.7, mode=..., ...)``."""
+    r"""Tversky loss (Salehi et al. 2017), one minus the Tversky index of each image and class:
+    :math:`(\alpha FP + \beta FN) / (TP + \alpha FP + \beta FN + s)`. The module form of
+    :func:`tversky_loss`.
 
-    def __init__(self, alpha: float = 0.3, beta: float = 0.7, mode: Mode = "binary", **kw) -> None:
-        super().__init__(mode, **kw)
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        alpha: weight of false positives, :math:`\ge 0`. Default: ``0.3``.
+        beta: weight of false negatives, :math:`\ge 0`, :math:`\alpha + \beta > 0`. Default: ``0.7``.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one score per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :class:`DiceLoss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import TverskyLoss
+        >>> criterion = TverskyLoss(
+        ...     "binary", 0.3, 0.7, from_logits=False, smooth=0
+        ... )
+        >>> p = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+        >>> t = torch.tensor([[1.0, 0.0, 0.0, 1.0]])  # TP 1, FP 2, FN 1
+        >>> round(criterion(p, t).item(), 6)  # (0.6 + 0.7) / (1 + 0.6 + 0.7)
+        0.565217
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        alpha: float = 0.3,
+        beta: float = 0.7,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        smooth: float = 1e-5,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            smooth=smooth,
+            reduction=reduction,
+        )
         _check_alpha_beta(alpha, beta)
         self.alpha, self.beta = alpha, beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return tversky_loss(input, target, self.alpha, self.beta, smooth=self.smooth, **self._common())
+        return tversky_loss(
+            input, target, alpha=self.alpha, beta=self.beta, smooth=self.smooth, **self._common()
+        )
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, " + super().extra_repr()
 
 
 class FocalTverskyLoss(TverskyLoss):
-    """Module form of :func:`focal_tversky_loss`: ``FocalTverskyLoss(alpha, beta, gamma, mode=..., ...)``."""
+    r"""Focal Tversky loss (Abraham & Khan 2019), the Tversky loss of each image and class raised to
+    :math:`\gamma`. The module form of :func:`focal_tversky_loss`, where :math:`\gamma` is compared
+    with the paper's.
+
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        alpha: weight of false positives, :math:`\ge 0`. Default: ``0.3``.
+        beta: weight of false negatives, :math:`\ge 0`, :math:`\alpha + \beta > 0`. Default: ``0.7``.
+        gamma: the exponent :math:`\gamma > 0`; ``1`` is the Tversky loss. Default: ``0.75``.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one score per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :class:`DiceLoss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import FocalTverskyLoss
+        >>> criterion = FocalTverskyLoss(
+        ...     "binary", gamma=0.5, from_logits=False, smooth=0
+        ... )
+        >>> p = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+        >>> t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+        >>> round(criterion(p, t).item(), 6)  # 0.5 ** 0.5
+        0.707107
+    """
 
     def __init__(
-        self, alpha: float = 0.3, beta: float = 0.7, gamma: float = 0.75, mode: Mode = "binary", **kw
+        self,
+        mode: Mode,
+        alpha: float = 0.3,
+        beta: float = 0.7,
+        gamma: float = 0.75,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        smooth: float = 1e-5,
+        reduction: str = "mean",
     ) -> None:
-        super().__init__(alpha, beta, mode, **kw)
+        super().__init__(
+            mode,
+            alpha,
+            beta,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            smooth=smooth,
+            reduction=reduction,
+        )
         _check_gamma(gamma)
         self.gamma = gamma
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return focal_tversky_loss(
-            input, target, self.alpha, self.beta, self.gamma, smooth=self.smooth, **self._common()
+            input,
+            target,
+            alpha=self.alpha,
+            beta=self.beta,
+            gamma=self.gamma,
+            smooth=self.smooth,
+            **self._common(),
         )
 
     def extra_repr(self) -> str:
@@ -510,16 +744,74 @@ class FocalTverskyLoss(TverskyLoss):
 
 
 class ComboLoss(_SmoothedLoss):
-    """Module form of :func:`combo_loss`: ``ComboLoss(alpha=0.5, beta=0.5, mode=..., ...)``."""
+    r"""Combo loss (Taghanaki et al. 2019): :math:`\alpha` times a :math:`\beta`-weighted binary
+    cross-entropy plus :math:`1 - \alpha` times the Dice loss, per image and class. The module form
+    of :func:`combo_loss`, where the formula and its difference from the paper's are.
 
-    def __init__(self, alpha: float = 0.5, beta: float = 0.5, mode: Mode = "binary", **kw) -> None:
-        super().__init__(mode, **kw)
+    Args:
+        mode: how ``input`` and ``target`` are read: ``'binary'``, ``'multiclass'`` or
+            ``'multilabel'`` (see Shape). Required, as in segmentation_models_pytorch.
+        alpha: weight of the cross-entropy term in :math:`[0, 1]`; ``1 - alpha`` weighs the Dice
+            term. Default: ``0.5``.
+        beta: weight of the positive (foreground) cross-entropy term in :math:`[0, 1]`.
+            Default: ``0.5``.
+        from_logits: ``input`` holds logits (``True``) or probabilities. Default: ``True``.
+        per_image: one score per image and class (``True``), or one per class over the whole
+            batch. Default: ``True``.
+        weight: a weight per class, shape :math:`(C,)` (:math:`(1,)` for ``'binary'``), kept as a
+            buffer. Default: ``None``.
+        include_background: keep channel 0; ``False`` needs ``'multiclass'`` or ``'multilabel'``.
+            Default: ``True``.
+        ignore_index: the target value of pixels left out. Default: ``-100``.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator of the Dice term.
+            Default: ``1e-5``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+
+    Shape:
+        As :class:`DiceLoss`.
+
+    Examples:
+        >>> import torch
+        >>> from lossref import ComboLoss
+        >>> criterion = ComboLoss("binary", smooth=0)
+        >>> x, t = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])
+        >>> # 0.5 * (0.5 ln 2) + 0.5 * 0.5
+        >>> round(criterion(x, t).item(), 6)
+        0.423287
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        *,
+        from_logits: bool = True,
+        per_image: bool = True,
+        weight: Optional[Tensor] = None,
+        include_background: bool = True,
+        ignore_index: int = -100,
+        smooth: float = 1e-5,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            per_image=per_image,
+            weight=weight,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            smooth=smooth,
+            reduction=reduction,
+        )
         _check_fraction(alpha, "alpha", "the weight of the cross-entropy term")
         _check_fraction(beta, "beta", "the weight of the foreground cross-entropy term")
         self.alpha, self.beta = alpha, beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return combo_loss(input, target, self.alpha, self.beta, smooth=self.smooth, **self._common())
+        return combo_loss(
+            input, target, alpha=self.alpha, beta=self.beta, smooth=self.smooth, **self._common()
+        )
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, " + super().extra_repr()

@@ -151,14 +151,22 @@ def poly1_cross_entropy(
 
 
 class Poly1CrossEntropyLoss(_WeightedLoss):
-    r"""Module form of :func:`poly1_cross_entropy`.
+    r"""Poly-1 loss (Leng et al. 2022): cross-entropy plus :math:`\varepsilon (1 - P_t)`, the module
+    form of :func:`poly1_cross_entropy`, where the formula and its gradient are.
 
     Args:
-        epsilon: :math:`\varepsilon`, the coefficient of :math:`1 - P_t`. Default: ``1.0``.
+        epsilon: :math:`\varepsilon`, the coefficient of :math:`1 - P_t`, a finite real number.
+            Default: ``1.0``.
         weight: per-class weight of shape :math:`(C)`, kept as a buffer. Default: ``None``.
-        ignore_index: target value that is ignored. Default: ``-100``.
+        ignore_index: target value that contributes neither loss nor weight. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
-        label_smoothing: :math:`\lambda \in [0, 1]`. Default: ``0.0``.
+        label_smoothing: :math:`\lambda \in [0, 1]`, the weight moved from the target onto the
+            uniform distribution. Default: ``0.0``.
+
+    Shape:
+        - input: logits, :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`.
+        - target: class indices, :math:`()` or :math:`(N, d_1, \ldots, d_k)`, integer dtype.
+        - output: scalar; with ``reduction='none'``, the target's shape.
 
     Examples:
         >>> import torch

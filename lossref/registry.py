@@ -188,7 +188,8 @@ class LossSpec:
     #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample;
     #: ``"region"``: a segmentation loss scoring whole images (lossref._region's conventions): binary
     #: input (N, *) with a target of its shape, or with ``region_classes`` input (N, C, *) and class
-    #: indices (N, *); ``reduction='none'`` gives one loss per image and class, (N, 1) or (N, C);
+    #: indices (N, *), the ``mode`` of :attr:`keywords`; ``reduction='none'`` gives one loss per image
+    #: and class, (N, 1) or (N, C);
     #: ``"sample"``: input (N, D) and one loss per sample, (N,)
     target: Layout
     #: ``(shape, generator, dtype, weighted) -> LossInputs``, generated on the CPU (lossref._inputs)
@@ -228,6 +229,14 @@ class LossSpec:
     #: eager speed a loss torch lacks may spend beyond its fastest peer's, and why: ``(ratio, why)``;
     #: ``None``: at most the fastest peer's time (benchmarks/run.py checks it)
     eager_allowance: Optional[tuple[float, str]] = None
+
+    @property
+    def keywords(self) -> dict[str, Any]:
+        """The keyword arguments every call needs besides the tensors: a region loss's ``mode``
+        (required, as in segmentation_models_pytorch), the one of the registry's inputs."""
+        if self.target != "region":
+            return {}
+        return {"mode": "multiclass" if self.region_classes else "binary"}
 
     @property
     def differentiable(self) -> tuple[str, ...]:
@@ -273,12 +282,19 @@ class LossSpec:
         return self.generate(tuple(shape), generator, dtype, weighted).to(device)
 
     def call(self, inputs: LossInputs, **kwargs: Any) -> Tensor:
-        """The function form on ``inputs``: ``function(*args, *parameters, **options, **kwargs)``."""
-        return self.function(*inputs.args.values(), *inputs.parameters.values(), **inputs.options, **kwargs)
+        """The function form on ``inputs``:
+        ``function(*args, *parameters, **options, **keywords, **kwargs)``."""
+        return self.function(
+            *inputs.args.values(),
+            *inputs.parameters.values(),
+            **inputs.options,
+            **{**self.keywords, **kwargs},
+        )
 
     def build_module(self, inputs: LossInputs, **kwargs: Any) -> nn.Module:
-        """The module form holding ``inputs``' options, with its parameters set to ``inputs``' values."""
-        module = self.module(**inputs.options, **kwargs)
+        """The module form holding ``inputs``' options (and :attr:`keywords`), with its parameters set
+        to ``inputs``' values."""
+        module = self.module(**inputs.options, **{**self.keywords, **kwargs})
         with torch.no_grad():
             for name, value in inputs.parameters.items():
                 getattr(module, name).copy_(value)
@@ -642,7 +658,7 @@ LOSSES: tuple[LossSpec, ...] = (
         hard=True,
         peers=(Peer("formula", "mean of phi (sigmoid(x) - t)", lambda: formulas.boundary_mean),),
         papers=("kervadec2019boundary",),
-        precompute=lambda inputs: {"distance_map": signed_distance_map(inputs.target)},
+        precompute=lambda inputs: {"distance_map": signed_distance_map(inputs.target, "binary")},
     ),
     _region(
         "hausdorff_dt_loss",

@@ -1,16 +1,16 @@
 r"""Regression losses: L1, MSE, smooth L1, Huber, log-cosh, quantile (pinball) and Charbonnier.
 
 Each is a function of the residual of every element, followed by ``reduction``. The first four have
-torch 2.13's signatures and numbers (``F.l1_loss``, ``F.mse_loss``, ``F.smooth_l1_loss``,
-``F.huber_loss``, without the deprecated ``size_average``/``reduce``); the other three are not in
-torch. They are written from torch primitives (none of torch's loss kernels), each once. L1 and
-Charbonnier are plain autograd code. The other five go through one ``autograd.Function``, measured
-faster than plain autograd of the same losses: its forward computes the value with an in-place
-kernel, and its backward recomputes the derivative from the residual in differentiable torch ops and
-gives the target's and the weight's gradients by hand. Plain ``backward()``, ``create_graph=True``
-(second derivatives are autograd of those ops), a ``weight`` that requires a gradient and
-``torch.func`` (``grad``, ``vmap``, ``jacrev``) all run that one path and get the same numbers (see
-*implementation* below).
+torch 2.13's signatures, in torch's positional order, and numbers (``F.l1_loss``, ``F.mse_loss``,
+``F.smooth_l1_loss``, ``F.huber_loss``, the deprecated ``size_average``/``reduce`` included); the
+other three are not in torch. They are written from torch primitives (none of torch's loss kernels),
+each once. L1 and Charbonnier are plain autograd code. The other five go through one
+``autograd.Function``, measured faster than plain autograd of the same losses: its forward computes
+the value with an in-place kernel, and its backward recomputes the derivative from the residual in
+differentiable torch ops and gives the target's and the weight's gradients by hand. Plain
+``backward()``, ``create_graph=True`` (second derivatives are autograd of those ops), a ``weight``
+that requires a gradient and ``torch.func`` (``grad``, ``vmap``, ``jacrev``) all run that one path
+and get the same numbers (see *implementation* below).
 
 Decisions, and where lossref differs from torch:
 
@@ -24,7 +24,7 @@ Decisions, and where lossref differs from torch:
   uniform: for ``l1_loss`` and ``mse_loss`` it is :math:`\sum w \ell / \sum w` (the total weight,
   counted over the broadcast shape; NaN if it is 0), for ``huber_loss`` it is
   :math:`\sum w \ell / N` with :math:`N` the number of elements. The modules take ``weight`` as an
-  optional last argument (torch's modules have none) and keep it as a buffer.
+  optional keyword after torch's arguments (torch's modules have none) and keep it as a buffer.
 - **Gradients at a kink** are torch's: :math:`\operatorname{sign}(0) = 0` for L1 (and for smooth L1
   with ``beta=0``, which is L1 with finite gradients everywhere; torch once returned NaN there,
   pytorch#96813). The quantile loss, not in torch, uses the same rule: at :math:`r = 0` its gradient
@@ -45,7 +45,8 @@ from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
 from lossref._loss import _Loss, _WeightedLoss
-from lossref._reduction import reduce, reduce_by_weight
+from lossref._reduction import legacy_reduction, reduce_by_weight
+from lossref._reduction import reduce as reduce_loss  # `reduce` is torch's legacy argument here
 from lossref._validation import (
     check_floating,
     check_like,
@@ -149,7 +150,7 @@ class _Residual(NamedTuple):
 
 
 def _mse_kernel(r: Tensor, p: float, mode: str) -> Tensor:
-    return reduce(r.mul_(r), mode)  # not square_, which has no vmap batching rule (a warning, a loop)
+    return reduce_loss(r.mul_(r), mode)  # not square_, which has no vmap batching rule (a warning, a loop)
 
 
 def _mse_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
@@ -161,7 +162,7 @@ def _huber_kernel(r: Tensor, p: float, mode: str) -> Tensor:
     :math:`\tfrac12 r^2` inside and :math:`\delta (|r| - \tfrac12 \delta)` outside, no branch, no
     square of a large residual (:math:`c` is also the derivative, ``_huber_slope``)."""
     c = r.clamp(-p, p)
-    return reduce(r.sub_(c, alpha=0.5).mul_(c), mode)
+    return reduce_loss(r.sub_(c, alpha=0.5).mul_(c), mode)
 
 
 def _huber_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
@@ -195,7 +196,7 @@ def _log_cosh_kernel(r: Tensor, p: float, mode: str) -> Tensor:
     excess = r.sub_(c).abs_()  # 0 unless |r| > T
     s = c.mul_(0.5).sinh_()
     body = s.mul_(s).mul_(2).log1p_()  # s.mul_(s): see _mse_kernel
-    return reduce(body.add_(excess), mode)
+    return reduce_loss(body.add_(excess), mode)
 
 
 def _log_cosh_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
@@ -208,7 +209,7 @@ def _quantile_kernel(r: Tensor, p: float, mode: str) -> Tensor:
     under = r.clamp_max_(0)  # not r - over: inf - inf would be NaN
     if mode == "none":
         return over.mul_(1 - p).add_(under, alpha=-p)
-    return reduce(over, mode) * (1 - p) - reduce(under, mode) * p
+    return reduce_loss(over, mode) * (1 - p) - reduce_loss(under, mode) * p
 
 
 def _quantile_slope(r: Tensor, p: float) -> tuple[Tensor, float]:
@@ -299,6 +300,8 @@ def _loss(
 def l1_loss(
     input: Tensor,
     target: Tensor,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     weight: Optional[Tensor] = None,
 ) -> Tensor:
@@ -316,6 +319,11 @@ def l1_loss(
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
         target: :math:`y`, same shape and dtype as ``input``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Without ``weight``, ``'mean'`` divides by the
             number of elements; with it, by the total weight :math:`\sum_n w_n` (torch's rule).
             Default: ``'mean'``.
@@ -342,10 +350,11 @@ def l1_loss(
         >>> l1_loss(x, y, weight=w).item()  # (2 * 0.5 + 0 + 2) / (2 + 1 + 1)
         0.75
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_inputs(input, target, reduction, weight)
     loss = (input - target).abs()  # plain autograd: see *implementation*
     if weight is None:
-        return reduce(loss, reduction)
+        return reduce_loss(loss, reduction)
     return reduce_by_weight(loss * weight, weight.expand(input.shape), reduction)
 
 
@@ -353,6 +362,8 @@ def l1_loss(
 def mse_loss(
     input: Tensor,
     target: Tensor,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     weight: Optional[Tensor] = None,
 ) -> Tensor:
@@ -369,6 +380,11 @@ def mse_loss(
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
         target: :math:`y`, same shape and dtype as ``input``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Without ``weight``, ``'mean'`` divides by the
             number of elements; with it, by the total weight :math:`\sum_n w_n` (torch's rule).
             Default: ``'mean'``.
@@ -395,6 +411,7 @@ def mse_loss(
         >>> mse_loss(x, y, weight=w).item()  # (2 * 0.25 + 0 + 4) / 4
         1.125
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_inputs(input, target, reduction, weight)
     return _loss(_MSE, input, target, 0.0, reduction, weight, by_weight=True)
 
@@ -403,6 +420,8 @@ def mse_loss(
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
@@ -429,6 +448,11 @@ def smooth_l1_loss(
     Args:
         input: predictions :math:`x`, any shape, floating dtype.
         target: :math:`y`, same shape and dtype as ``input``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         beta: where the loss turns from quadratic to linear, :math:`\beta \ge 0`. Default: ``1.0``.
 
@@ -453,10 +477,11 @@ def smooth_l1_loss(
         >>> round(smooth_l1_loss(x, y, beta=0.0).item(), 4)  # the L1 loss
         0.8333
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_inputs(input, target, reduction)
     _check_beta(beta)
     if beta == 0:  # the L1 loss: no r**2 / 0 branch at all, so no 0 * inf = NaN (pytorch#96813)
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     return _loss(_SMOOTH_L1, input, target, beta, reduction)
 
 
@@ -659,22 +684,35 @@ def charbonnier_loss(input: Tensor, target: Tensor, eps: float = 1e-3, reduction
     _check_inputs(input, target, reduction)
     _check_eps(eps)
     # plain autograd (see *implementation*); hypot never forms r^2, so it does not overflow
-    return reduce(torch.hypot(input - target, input.new_tensor(eps)), reduction)
+    return reduce_loss(torch.hypot(input - target, input.new_tensor(eps)), reduction)
 
 
 # -- modules ----------------------------------------------------------------------------------------
 
 
 class L1Loss(_WeightedLoss):
-    r"""Module form of :func:`l1_loss`.
+    r"""Mean absolute error: :func:`l1_loss` as a module.
+
+    .. math::
+        \ell_n = w_n |x_n - y_n|,
+
+    followed by ``reduction``; the gradient at a tie is 0, as in torch.
 
     Args:
-        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
-        weight: optional weight broadcastable to the input's shape, kept as a buffer (lossref
-            extension; torch's module has none). Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. With ``weight``, ``'mean'`` divides by the
+            total weight (torch's rule for the function). Default: ``'mean'``.
+        weight: keyword only, a lossref extension (torch's module has none): optional weight
+            :math:`w` broadcastable to the input's shape, kept as a buffer. Default: ``None``.
 
     Shape:
-        As :func:`l1_loss`.
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -684,23 +722,43 @@ class L1Loss(_WeightedLoss):
         1.5
     """
 
-    def __init__(self, reduction: str = "mean", weight: Optional[Tensor] = None) -> None:
-        super().__init__(weight, reduction)
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        *,
+        weight: Optional[Tensor] = None,
+    ) -> None:
+        super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return l1_loss(input, target, reduction=self.reduction, weight=self.weight)
 
 
 class MSELoss(_WeightedLoss):
-    r"""Module form of :func:`mse_loss`.
+    r"""Mean squared error: :func:`mse_loss` as a module.
+
+    .. math::
+        \ell_n = w_n (x_n - y_n)^2,
+
+    followed by ``reduction``.
 
     Args:
-        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
-        weight: optional weight broadcastable to the input's shape, kept as a buffer (lossref
-            extension; torch's module has none). Default: ``None``.
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. With ``weight``, ``'mean'`` divides by the
+            total weight (torch's rule for the function). Default: ``'mean'``.
+        weight: keyword only, a lossref extension (torch's module has none): optional weight
+            :math:`w` broadcastable to the input's shape, kept as a buffer. Default: ``None``.
 
     Shape:
-        As :func:`mse_loss`.
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -710,22 +768,44 @@ class MSELoss(_WeightedLoss):
         2.5
     """
 
-    def __init__(self, reduction: str = "mean", weight: Optional[Tensor] = None) -> None:
-        super().__init__(weight, reduction)
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        *,
+        weight: Optional[Tensor] = None,
+    ) -> None:
+        super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return mse_loss(input, target, reduction=self.reduction, weight=self.weight)
 
 
 class SmoothL1Loss(_Loss):
-    r"""Module form of :func:`smooth_l1_loss`.
+    r"""Smooth L1 loss, quadratic below ``beta`` and L1 above it: :func:`smooth_l1_loss` as a module.
+
+    .. math::
+        \ell_n = \begin{cases}
+            \tfrac12 r_n^2 / \beta & |r_n| < \beta \\
+            |r_n| - \tfrac12 \beta & \text{otherwise}
+        \end{cases}, \qquad r_n = x_n - y_n,
+
+    followed by ``reduction``; ``beta=0`` is the L1 loss.
 
     Args:
+        size_average: deprecated, use ``reduction``. If ``size_average`` or ``reduce`` is not
+            ``None``, the two decide the reduction instead of ``reduction``, as in torch and with its
+            warning: ``False`` sums, ``True`` (also taken for ``None``) averages. Default: ``None``.
+        reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
+            says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         beta: where the loss turns from quadratic to linear, :math:`\beta \ge 0`. Default: ``1.0``.
 
     Shape:
-        As :func:`smooth_l1_loss`.
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -735,8 +815,14 @@ class SmoothL1Loss(_Loss):
         1.125
     """
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(
+        self,
+        size_average: Optional[bool] = None,
+        reduce: Optional[bool] = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         _check_beta(beta)
         self.beta = beta
 
@@ -748,16 +834,29 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_WeightedLoss):
-    r"""Module form of :func:`huber_loss`.
+    r"""Huber loss, quadratic below ``delta`` and linear with slope ``delta`` above it:
+    :func:`huber_loss` as a module.
+
+    .. math::
+        \ell_n = w_n \begin{cases}
+            \tfrac12 r_n^2 & |r_n| < \delta \\
+            \delta (|r_n| - \tfrac12 \delta) & \text{otherwise}
+        \end{cases}, \qquad r_n = x_n - y_n,
+
+    followed by ``reduction``. torch gives this loss no ``size_average`` or ``reduce``, nor does
+    lossref.
 
     Args:
-        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. ``'mean'`` divides by the number of elements,
+            also with ``weight`` (torch's rule for the function). Default: ``'mean'``.
         delta: where the loss turns from quadratic to linear, :math:`\delta > 0`. Default: ``1.0``.
-        weight: optional weight broadcastable to the input's shape, kept as a buffer (lossref
-            extension; torch's module has none). Default: ``None``.
+        weight: keyword only, a lossref extension (torch's module has none): optional weight
+            :math:`w` broadcastable to the input's shape, kept as a buffer. Default: ``None``.
 
     Shape:
-        As :func:`huber_loss`.
+        - input: :math:`(*)`, any number of dimensions.
+        - target: :math:`(*)`, same shape as input.
+        - output: scalar, or :math:`(*)` with ``reduction='none'``.
 
     Examples:
         >>> import torch
@@ -767,7 +866,9 @@ class HuberLoss(_WeightedLoss):
         2.25
     """
 
-    def __init__(self, reduction: str = "mean", delta: float = 1.0, weight: Optional[Tensor] = None) -> None:
+    def __init__(
+        self, reduction: str = "mean", delta: float = 1.0, *, weight: Optional[Tensor] = None
+    ) -> None:
         super().__init__(weight, reduction)
         _check_delta(delta)
         self.delta = delta
@@ -795,6 +896,9 @@ class LogCoshLoss(_Loss):
         >>> round(LogCoshLoss()(x, y).item(), 4)  # 100 - ln 2
         99.3069
     """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return log_cosh_loss(input, target, reduction=self.reduction)

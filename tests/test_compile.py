@@ -83,7 +83,7 @@ def test_inductor_equals_eager(spec, dtype, weighted, reduction):
     [
         (lambda: lossref.binary_cross_entropy(torch.tensor([0.5, 1.5]), torch.ones(2)), r"\[0, 1\]"),
         (lambda: lossref.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 7])), "class indices in"),
-        (lambda: lossref.dice_loss(torch.zeros(2, 4), torch.full((2, 4), 2.0)), r"\[0, 1\]"),
+        (lambda: lossref.dice_loss(torch.zeros(2, 4), torch.full((2, 4), 2.0), "binary"), r"\[0, 1\]"),
     ],
     ids=["probability", "class index", "region target"],
 )

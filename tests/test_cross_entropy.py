@@ -90,10 +90,12 @@ def test_modules_equal_functions(reduction):
         torch.rand(4, generator=g),
     )
     module = CrossEntropyLoss(weight=w, ignore_index=2, reduction=reduction, label_smoothing=0.2)
-    torch.testing.assert_close(module(x, t), cross_entropy(x, t, w, 2, reduction, 0.2))
+    # positional, in torch's order: weight, size_average, ignore_index, reduce, reduction, ...
+    torch.testing.assert_close(module(x, t), cross_entropy(x, t, w, None, 2, None, reduction, 0.2))
     log_probs = torch.log_softmax(x, 1)
     torch.testing.assert_close(
-        NLLLoss(w, 2, reduction)(log_probs, t), nll_loss(log_probs, t, w, 2, reduction)
+        NLLLoss(w, None, 2, None, reduction)(log_probs, t),
+        nll_loss(log_probs, t, w, None, 2, None, reduction),
     )
     assert set(module.state_dict()) == {"weight"}
 

@@ -116,7 +116,7 @@ def test_oracle_grid_gives_the_same_numbers_in_every_mode(spec, dtype):
 
         def fn(x_, fixed=fixed, **kw):
             kw = {**fixed, **kw}
-            return spec.function(x_, kw.pop("target"), reduction="none", **kw)
+            return spec.function(x_, kw.pop("target"), reduction="none", **kw, **spec.keywords)
 
         assert_one_path(fn, x.detach(), others, f"{spec.name} {setting}")
 

@@ -107,7 +107,7 @@ def grid_tensors(spec, dtype, points):
 def run_lossref(spec, dtype, points):
     """The loss (reduction='none') at each point, and its gradient as a list per point."""
     x, target, options = grid_tensors(spec, dtype, points)
-    loss = spec.function(x, target, reduction="none", **options)
+    loss = spec.function(x, target, reduction="none", **options, **spec.keywords)
     loss.sum().backward()
     assert torch.isfinite(loss).all() and torch.isfinite(x.grad).all()
     if spec.target == "region":  # one image per point: loss (points, 1)
@@ -186,7 +186,7 @@ def test_value_and_gradient_match_reference(spec, seed):
     inputs = spec.make_inputs((3, 4, 5), seed=seed, dtype=torch.float64) if spec.target == "region" else None
     inputs = inputs or spec.make_inputs((5, 4), seed=seed, dtype=torch.float64)
     results = []
-    for fn in (lambda *a: spec.function(*a, reduction="none"), spec.oracle.function):
+    for fn in (lambda *a: spec.function(*a, reduction="none", **spec.keywords), spec.oracle.function):
         tensors = {**inputs.args, **inputs.parameters}
         leaves = {k: v.clone().requires_grad_(True) for k, v in tensors.items() if k in spec.differentiable}
         loss = fn(*{**tensors, **leaves}.values())

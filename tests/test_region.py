@@ -50,18 +50,18 @@ T = t64([1.0, 1.0, 0.0, 0.0])
 def test_overlap_hand_computed():
     kw = dict(from_logits=False, smooth=0.0)
     # Dice: 1 - 2 * 1.7 / (1.8 + 2) = (0.1 + 0.3) / (3.4 + 0.4) = 0.4 / 3.8
-    assert dice_loss(P, T, **kw).item() == approx(0.4 / 3.8)
+    assert dice_loss(P, T, "binary", **kw).item() == approx(0.4 / 3.8)
     # Jaccard: (FP + FN) / (TP + FP + FN) = 0.4 / 2.1
-    assert jaccard_loss(P, T, **kw).item() == approx(0.4 / 2.1)
+    assert jaccard_loss(P, T, "binary", **kw).item() == approx(0.4 / 2.1)
     # Tversky 0.3 / 0.7: (0.03 + 0.21) / (1.7 + 0.24)
-    assert tversky_loss(P, T, 0.3, 0.7, **kw).item() == approx(0.24 / 1.94)
+    assert tversky_loss(P, T, "binary", 0.3, 0.7, **kw).item() == approx(0.24 / 1.94)
     # focal Tversky, gamma 0.5: its square root
-    assert focal_tversky_loss(P, T, 0.3, 0.7, 0.5, **kw).item() == approx(math.sqrt(0.24 / 1.94))
+    assert focal_tversky_loss(P, T, "binary", 0.3, 0.7, 0.5, **kw).item() == approx(math.sqrt(0.24 / 1.94))
     # smooth = 1: 1 - (3.4 + 1) / (3.8 + 1) = 0.4 / 4.8 (numerator and denominator)
-    assert dice_loss(P, T, from_logits=False, smooth=1.0).item() == approx(0.4 / 4.8)
+    assert dice_loss(P, T, "binary", from_logits=False, smooth=1.0).item() == approx(0.4 / 4.8)
     # dice + BCE: BCE = -(ln .9 + ln .8 + ln .9 + ln 1) / 4
     bce = -(2 * math.log(0.9) + math.log(0.8)) / 4
-    assert dice_bce_loss(P, T, **kw).item() == approx(bce + 0.4 / 3.8)
+    assert dice_bce_loss(P, T, "binary", **kw).item() == approx(bce + 0.4 / 3.8)
 
 
 def test_combo_hand_computed_and_not_the_blog_formula():
@@ -69,7 +69,7 @@ def test_combo_hand_computed_and_not_the_blog_formula():
     p, t = t64([0.9, 0.2]), t64([1.0, 0.0])
     wce = -(0.8 * math.log(0.9) + 0.2 * math.log(0.8)) / 2
     dice = (0.2 + 0.1) / (1.8 + 0.2 + 0.1)  # TP = 0.9, FP = 0.2, FN = 0.1
-    value = combo_loss(p, t, 0.4, 0.8, from_logits=False, smooth=0.0).item()
+    value = combo_loss(p, t, "binary", 0.4, 0.8, from_logits=False, smooth=0.0).item()
     assert value == approx(0.4 * wce + 0.6 * dice)
     # the paper's eq. 3, alpha WCE - (1 - alpha) DSC, differs by the constant 1 - alpha only
     assert value - (0.4 * wce - 0.6 * (1 - dice)) == approx(0.6)
@@ -101,7 +101,7 @@ def test_multiclass_hand_computed():
 def test_ignore_index_leaves_pixels_out():
     # the ignored pixel 2 holds a wrong prediction; without it the mask is perfect
     p, t = t64([1.0, 0.0, 1.0]), t64([1.0, 0.0, 255.0])
-    assert dice_loss(p, t, from_logits=False, smooth=0.0, ignore_index=255).item() == 0.0
+    assert dice_loss(p, t, "binary", from_logits=False, smooth=0.0, ignore_index=255).item() == 0.0
     labels = torch.tensor([[0, -100, 1]])
     x = torch.randn(1, 2, 3, dtype=F64, requires_grad=True)
     loss = lossref.dice_loss(x, labels, mode="multiclass")
@@ -121,25 +121,29 @@ def test_identities_between_the_overlap_losses():
     for kw in (dict(mode="multilabel"), dict(mode="binary", per_image=False)):
         none = dict(kw, reduction="none", smooth=0.3)
         torch.testing.assert_close(
-            dice_loss(x, y, **none), tversky_loss(x, y, 0.5, 0.5, **dict(none, smooth=0.15))
-        )
-        torch.testing.assert_close(jaccard_loss(x, y, **none), tversky_loss(x, y, 1.0, 1.0, **none))
-        torch.testing.assert_close(
-            focal_tversky_loss(x, y, 0.2, 0.9, 1.0, **none), tversky_loss(x, y, 0.2, 0.9, **none)
+            dice_loss(x, y, **none), tversky_loss(x, y, alpha=0.5, beta=0.5, **dict(none, smooth=0.15))
         )
         torch.testing.assert_close(
-            focal_tversky_loss(x, y, 0.2, 0.9, 0.6, **none), tversky_loss(x, y, 0.2, 0.9, **none) ** 0.6
+            jaccard_loss(x, y, **none), tversky_loss(x, y, alpha=1.0, beta=1.0, **none)
+        )
+        torch.testing.assert_close(
+            focal_tversky_loss(x, y, alpha=0.2, beta=0.9, gamma=1.0, **none),
+            tversky_loss(x, y, alpha=0.2, beta=0.9, **none),
+        )
+        torch.testing.assert_close(
+            focal_tversky_loss(x, y, alpha=0.2, beta=0.9, gamma=0.6, **none),
+            tversky_loss(x, y, alpha=0.2, beta=0.9, **none) ** 0.6,
         )
         # combo at beta = 1/2 is alpha * BCE / 2 + (1 - alpha) * Dice
         d = dice_loss(x, y, **none)
         bce_plus_dice = dice_bce_loss(x, y, **none)
         torch.testing.assert_close(
-            combo_loss(x, y, 0.3, 0.5, **none), 0.3 * (bce_plus_dice - d) / 2 + 0.7 * d
+            combo_loss(x, y, alpha=0.3, beta=0.5, **none), 0.3 * (bce_plus_dice - d) / 2 + 0.7 * d
         )
     # binary, equal images, nothing ignored: 'mean' of dice_bce = BCE with logits + mean Dice
     xb, yb = x[:, 0], (y[:, 0] > 0.5).to(F64)
-    expected = F.binary_cross_entropy_with_logits(xb, yb) + dice_loss(xb, yb)
-    assert dice_bce_loss(xb, yb).item() == approx(expected.item())
+    expected = F.binary_cross_entropy_with_logits(xb, yb) + dice_loss(xb, yb, "binary")
+    assert dice_bce_loss(xb, yb, "binary").item() == approx(expected.item())
 
 
 def test_focal_tversky_matches_the_tversky_oracle_raised_to_gamma():
@@ -150,9 +154,9 @@ def test_focal_tversky_matches_the_tversky_oracle_raised_to_gamma():
         for gamma in (0.5, 0.75, 2.0):
             with mpmath.workdps(40):
                 expected = float(exact ** mpmath.mpf(gamma))
-            assert focal_tversky_loss(x, torch.tensor([t], dtype=F64), gamma=gamma).item() == approx(
-                expected, 1e-13
-            )
+            assert focal_tversky_loss(
+                x, torch.tensor([t], dtype=F64), "binary", gamma=gamma
+            ).item() == approx(expected, 1e-13)
 
 
 # -- empty masks ------------------------------------------------------------------------------------
@@ -164,7 +168,7 @@ STRAY = t64([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])  # one predicted pixel on an empty t
     "fn", [dice_loss, jaccard_loss, tversky_loss, focal_tversky_loss], ids=lambda f: f.__name__
 )
 def test_empty_mask_table(fn):
-    kw = dict(from_logits=False)
+    kw = dict(mode="binary", from_logits=False)
     # empty on empty: perfect, with and without smooth
     assert fn(EMPTY, EMPTY, smooth=0.0, **kw).item() == 0.0
     assert fn(EMPTY, EMPTY, **kw).item() == 0.0
@@ -182,11 +186,10 @@ def test_empty_mask_table(fn):
 @pytest.mark.parametrize("fn", OVERLAP + [lovasz_softmax], ids=lambda f: f.__name__)
 def test_no_nan_with_smooth_zero_on_empty_masks(fn):
     kw = {} if fn is lovasz_softmax else {"smooth": 0.0}
-    mode = {"mode": "binary"} if fn is lovasz_softmax else {}
     # from probabilities with exact zeros, and from logits of -1e4 (sigmoid exactly 0)
     for x, from_logits in ((EMPTY.clone(), False), (torch.full((1, 6), -1e4, dtype=F64), True)):
         x.requires_grad_(True)
-        loss = fn(x, EMPTY, from_logits=from_logits, **kw, **mode)
+        loss = fn(x, EMPTY, "binary", from_logits=from_logits, **kw)
         loss.backward()
         assert loss.item() == pytest.approx(0.0, abs=1e-300) and torch.isfinite(x.grad).all()
 
@@ -198,10 +201,12 @@ def test_empty_masks_monai_and_kornia_answer_differently():
 
     probs = EMPTY.view(1, 1, 2, 3)
     # MONAI, smooth 1e-5 (its default): empty on empty is 0, as lossref
-    assert MonaiDice()(probs, probs).item() == 0.0 == dice_loss(probs, probs, from_logits=False).item()
+    assert (
+        MonaiDice()(probs, probs).item() == 0.0 == dice_loss(probs, probs, "binary", from_logits=False).item()
+    )
     # MONAI with smooth 0 gives NaN (0/0); lossref defines it as 0
     assert math.isnan(MonaiDice(smooth_nr=0.0, smooth_dr=0.0)(probs, probs).item())
-    assert dice_loss(probs, probs, from_logits=False, smooth=0.0).item() == 0.0
+    assert dice_loss(probs, probs, "binary", from_logits=False, smooth=0.0).item() == 0.0
     # kornia: a batch whose every pixel is ignored has nothing predicted and nothing to find; kornia
     # scores it as loss 1, lossref as 0
     logits = torch.randn(1, 2, 2, 3, dtype=F64)
@@ -226,7 +231,7 @@ def test_empty_masks_monai_and_kornia_answer_differently():
 def test_per_image_and_batch_statistics():
     # image 0: TP 1, FP 0, FN 0 (perfect); image 1: TP 0, FP 1, FN 1 (all wrong)
     p, t = t64([1.0, 0.0], [1.0, 0.0]), t64([1.0, 0.0], [0.0, 1.0])
-    kw = dict(from_logits=False, smooth=0.0)
+    kw = dict(mode="binary", from_logits=False, smooth=0.0)
     assert dice_loss(p, t, **kw).item() == approx(0.5)  # (0 + 1) / 2
     assert dice_loss(p, t, per_image=False, **kw).item() == approx(2 / 4)  # (1 + 1) / (2 + 2)
     p2, t2 = t64([1.0, 0.0], [1.0, 1.0]), t64([1.0, 0.0], [1.0, 0.0])  # image 1: TP 1, FP 1
@@ -265,7 +270,7 @@ def test_agrees_with_monai_dice_and_tversky():
         ours_target = labels if kw["mode"] == "multiclass" else multi
         assert MonaiDice(**monai_kw)(x, monai_target).item() == approx(dice_loss(x, ours_target, **kw).item())
         monai_t = MonaiTversky(alpha=0.3, beta=0.7, **monai_kw)(x, monai_target).item()
-        assert monai_t == approx(tversky_loss(x, ours_target, 0.3, 0.7, **kw).item())
+        assert monai_t == approx(tversky_loss(x, ours_target, alpha=0.3, beta=0.7, **kw).item())
     # Jaccard: equal for smooth 0 (MONAI smooths 2 TP + s over 2 (P + T - TP) + s)
     monai_j = MonaiDice(sigmoid=True, jaccard=True, smooth_nr=0.0, smooth_dr=0.0)(x, multi).item()
     assert monai_j == approx(jaccard_loss(x, multi, mode="multilabel", smooth=0.0).item())
@@ -287,7 +292,7 @@ def test_agrees_with_kornia_dice_and_tversky():
     labels[:, 0, 1] = 3
     ours = dice_loss(x, labels, mode="multiclass", smooth=0.0).item()
     assert kornia_dice(x, labels, average="macro", eps=0.0).item() == approx(ours)
-    ours_t = tversky_loss(x, labels, 0.3, 0.7, mode="multiclass", smooth=0.0).item()
+    ours_t = tversky_loss(x, labels, "multiclass", 0.3, 0.7, smooth=0.0).item()
     assert kornia_tversky(x, labels, 0.3, 0.7, eps=0.0).item() == approx(ours_t)
     # kornia's default 'micro' Dice pools the classes of an image into one score: not a per-class mean
     assert abs(kornia_dice(x, labels, eps=0.0).item() - ours) > 1e-3
@@ -301,7 +306,7 @@ def test_agrees_with_kornia_dice_and_tversky():
 def test_finite_for_logits_of_1e4(fn, dtype):
     x = torch.tensor([[1e4, -1e4, 1e4, -1e4]], dtype=dtype, requires_grad=True)
     t = torch.tensor([[1.0, 0.0, 0.0, 1.0]], dtype=dtype)
-    loss = fn(x, t)
+    loss = fn(x, t, "binary")
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(x.grad).all()
     if fn in (dice_bce_loss, combo_loss):  # two pixels wrong by 1e4: BCE = 2e4 / 4 exactly
@@ -403,11 +408,11 @@ def test_infinite_logits_saturate(fn):
 
 def test_fractional_gamma_at_a_perfect_score_has_finite_gradient():
     x = torch.tensor([[1.0, 0.0, 1.0]], dtype=F64, requires_grad=True)
-    loss = focal_tversky_loss(x, x.detach().clone(), gamma=0.5, from_logits=False, smooth=0.0)
+    loss = focal_tversky_loss(x, x.detach().clone(), "binary", gamma=0.5, from_logits=False, smooth=0.0)
     loss.backward()
     assert loss.item() == 0.0 and x.grad.abs().max().item() == 0.0
     x = torch.tensor([[40.0, -40.0]], dtype=torch.float32, requires_grad=True)  # Tversky loss ~ 1e-18
-    focal_tversky_loss(x, torch.tensor([[1.0, 0.0]]), gamma=0.5).backward()
+    focal_tversky_loss(x, torch.tensor([[1.0, 0.0]]), "binary", gamma=0.5).backward()
     assert torch.isfinite(x.grad).all()
 
 
@@ -431,12 +436,16 @@ def test_modules_equal_functions_with_options():
     w = torch.tensor([0.5, 1.0, 2.0], dtype=F64)
     kw = dict(mode="multiclass", per_image=False, weight=w, include_background=False, smooth=0.1)
     assert DiceLoss(**kw)(x, labels).item() == dice_loss(x, labels, **kw).item()
+    options = dict(kw)
+    mode = options.pop("mode")
     assert (
-        FocalTverskyLoss(0.2, 0.8, 0.6, **kw)(x, labels).item()
-        == focal_tversky_loss(x, labels, 0.2, 0.8, 0.6, **kw).item()
+        FocalTverskyLoss(mode, 0.2, 0.8, 0.6, **options)(x, labels).item()
+        == focal_tversky_loss(x, labels, mode, 0.2, 0.8, 0.6, **options).item()
     )
-    assert ComboLoss(0.3, 0.7, **kw)(x, labels).item() == combo_loss(x, labels, 0.3, 0.7, **kw).item()
-    assert "mode='multiclass'" in repr(DiceLoss(**kw)) and "gamma=0.6" in repr(FocalTverskyLoss(gamma=0.6))
+    combo = ComboLoss(mode, 0.3, 0.7, **options)(x, labels).item()
+    assert combo == combo_loss(x, labels, mode, 0.3, 0.7, **options).item()
+    assert "mode='multiclass'" in repr(DiceLoss(**kw))
+    assert "gamma=0.6" in repr(FocalTverskyLoss("binary", gamma=0.6))
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -455,16 +464,15 @@ def test_errors_name_the_argument():
     ):
         dice_loss(x, labels.float(), mode="multiclass")
     with pytest.raises(ValueError, match=r"alpha \+ beta > 0 .* got alpha=0.0, beta=0.0"):
-        tversky_loss(x, labels, 0.0, 0.0, mode="multiclass")
+        tversky_loss(x, labels, "multiclass", 0.0, 0.0)
     with pytest.raises(ValueError, match=r"alpha and beta must be >= 0 .* got alpha=-0.5, beta=1.0"):
-        TverskyLoss_ = lossref.TverskyLoss
-        TverskyLoss_(-0.5, 1.0)
+        lossref.TverskyLoss("multiclass", -0.5, 1.0)
     with pytest.raises(ValueError, match=r"input must hold values in \[0, 1\] with from_logits=False .*2.0"):
-        dice_loss(torch.tensor([[0.5, 2.0]]), torch.tensor([[1.0, 0.0]]), from_logits=False)
+        dice_loss(torch.tensor([[0.5, 2.0]]), torch.tensor([[1.0, 0.0]]), "binary", from_logits=False)
     with pytest.raises(ValueError, match=r"target must hold values in \[0, 1\] or be ignore_index \(-100\)"):
-        dice_loss(torch.zeros(1, 2), torch.tensor([[1.0, 2.0]]))
+        dice_loss(torch.zeros(1, 2), torch.tensor([[1.0, 2.0]]), "binary")
     with pytest.raises(ValueError, match="include_background=False needs a background channel 0"):
-        dice_loss(torch.zeros(1, 2), torch.zeros(1, 2), include_background=False)
+        dice_loss(torch.zeros(1, 2), torch.zeros(1, 2), "binary", include_background=False)
     with pytest.raises(
         ValueError, match=r"mode must be one of \('binary', 'multiclass', 'multilabel'\), got 'multi'"
     ):
@@ -476,6 +484,6 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="gamma must be > 0"):
         focal_tversky_loss(x, labels, gamma=0.0, mode="multiclass")
     with pytest.raises(ValueError, match=r"beta must be in \[0, 1\]"):
-        combo_loss(x, labels, 0.5, 1.5, mode="multiclass")
+        combo_loss(x, labels, "multiclass", 0.5, 1.5)
     with pytest.raises(ValueError, match="smooth must be >= 0, got -1"):
         jaccard_loss(x, labels, mode="multiclass", smooth=-1)

@@ -40,11 +40,13 @@ def test_lovasz_softmax_is_one_minus_iou_on_hard_predictions():
         labels = torch.randint(0, 3, (2, 5, 4), generator=g)
         predicted = torch.randint(0, 3, (2, 5, 4), generator=g)
         probs = torch.nn.functional.one_hot(predicted, 3).movedim(-1, 1).to(F64)
-        none = lovasz_softmax(probs, labels, from_logits=False, reduction="none")
+        none = lovasz_softmax(probs, labels, "multiclass", from_logits=False, reduction="none")
         for n in range(2):
             for c in range(3):
                 assert none[n, c].item() == approx(iou_loss(predicted[n] == c, labels[n] == c))
-        batch = lovasz_softmax(probs, labels, from_logits=False, per_image=False, reduction="none")
+        batch = lovasz_softmax(
+            probs, labels, "multiclass", from_logits=False, per_image=False, reduction="none"
+        )
         for c in range(3):
             assert batch[c].item() == approx(iou_loss(predicted == c, labels == c))
 
@@ -55,14 +57,14 @@ def test_lovasz_hinge_is_the_jaccard_loss_of_the_pixels_with_error_one():
     # IoU = |{0, 4}| / |{0, 1, 3, 4}| = 1/2
     t = torch.tensor([[1.0, 1.0, 0.0, 0.0, 1.0]], dtype=F64)
     x = torch.tensor([[2.0, 0.0, -1.5, 0.0, 1.0]], dtype=F64)
-    assert lovasz_hinge(x, t).item() == approx(0.5)
+    assert lovasz_hinge(x, t, "binary").item() == approx(0.5)
     g = torch.Generator().manual_seed(1)
     for _ in range(20):
         gt = torch.rand(1, 12, generator=g) < 0.4
         wrong = torch.rand(1, 12, generator=g) < 0.3
         sign = torch.where(gt, 1.0, -1.0).to(F64)
         x = torch.where(wrong, 0.0, sign * (1 + torch.rand(1, 12, generator=g, dtype=F64)))
-        assert lovasz_hinge(x, gt.to(F64)).item() == approx(iou_loss(gt ^ wrong, gt))
+        assert lovasz_hinge(x, gt.to(F64), "binary").item() == approx(iou_loss(gt ^ wrong, gt))
 
 
 def test_lovasz_is_linear_while_the_order_of_the_errors_is_kept():
@@ -90,13 +92,15 @@ def test_lovasz_agrees_with_kornia():
     g = torch.Generator().manual_seed(2)
     x = 2 * torch.randn(3, 4, 5, 6, generator=g, dtype=F64)
     labels = torch.randint(0, 4, (3, 5, 6), generator=g)
-    assert lovasz_softmax(x, labels).item() == approx(lovasz_softmax_loss(x, labels).item())
+    assert lovasz_softmax(x, labels, "multiclass").item() == approx(lovasz_softmax_loss(x, labels).item())
     xb, yb = x[:, :1], (labels > 1).long()
-    assert lovasz_hinge(xb, yb.unsqueeze(1).to(F64)).item() == approx(lovasz_hinge_loss(xb, yb).item())
+    assert lovasz_hinge(xb, yb.unsqueeze(1).to(F64), "binary").item() == approx(
+        lovasz_hinge_loss(xb, yb).item()
+    )
     # a class weight: kornia averages w_c * loss, lossref divides by the weights
     w = torch.tensor([1.0, 2.0, 0.5, 4.0], dtype=F64)
     assert lovasz_softmax_loss(x, labels, weight=w).item() == approx(
-        lovasz_softmax(x, labels, weight=w).item() * w.sum().item() / 4
+        lovasz_softmax(x, labels, "multiclass", weight=w).item() * w.sum().item() / 4
     )
 
 
@@ -107,14 +111,14 @@ def test_lovasz_empty_masks_and_ignore():
     stray = torch.tensor([[0.0, 1.0, 0.0, 0.0, 0.0]], dtype=F64)
     assert lovasz_softmax(stray, empty, mode="binary", from_logits=False).item() == 1.0
     x = torch.full((1, 5), -1e4, dtype=F64, requires_grad=True)
-    loss = lovasz_hinge(x, empty)  # margins 1e4: no error
+    loss = lovasz_hinge(x, empty, "binary")  # margins 1e4: no error
     loss.backward()
     assert loss.item() == 0.0 and torch.isfinite(x.grad).all()
     # an ignored pixel changes nothing, wherever it is
     labels = torch.tensor([[0, 1, 1, -100]])
     logits = torch.randn(1, 2, 4, dtype=F64, requires_grad=True)
-    loss = lovasz_softmax(logits, labels)
-    assert loss.item() == approx(lovasz_softmax(logits[..., :3], labels[..., :3]).item())
+    loss = lovasz_softmax(logits, labels, "multiclass")
+    assert loss.item() == approx(lovasz_softmax(logits[..., :3], labels[..., :3], "multiclass").item())
     loss.backward()
     assert logits.grad[..., 3].abs().max().item() == 0.0
 
@@ -124,7 +128,7 @@ def test_lovasz_gradcheck_and_modules():
     x = torch.randn(2, 3, 5, generator=g, dtype=F64, requires_grad=True)
     labels = torch.randint(0, 3, (2, 5), generator=g)
     w = torch.tensor([1.0, 2.0, 0.5], dtype=F64)
-    kw = dict(per_image=False, weight=w, include_background=False)
+    kw = dict(mode="multiclass", per_image=False, weight=w, include_background=False)
     assert torch.autograd.gradcheck(lambda v: lovasz_softmax(v, labels, **kw), (x,))
     assert LovaszSoftmaxLoss(**kw)(x, labels).item() == lovasz_softmax(x, labels, **kw).item()
     multi = (torch.rand(2, 3, 5, generator=g) < 0.5).to(F64)
@@ -137,8 +141,11 @@ def test_lovasz_errors():
         lovasz_hinge(torch.zeros(1, 2, 3), torch.zeros(1, 3, dtype=torch.long), mode="multiclass")
     with pytest.raises(ValueError, match="target of lovasz_softmax must hold 0/1 values .* soft label 0.5"):
         lovasz_softmax(torch.zeros(1, 3), torch.tensor([[0.0, 0.5, 1.0]]), mode="binary")
-    with pytest.raises(ValueError, match="lovasz_hinge takes logits .* from_logits=False"):
-        LovaszHingeLoss(from_logits=False)
+    with pytest.raises(ValueError, match="lovasz_hinge takes mode='binary' or 'multilabel'"):
+        LovaszHingeLoss("multiclass")
+    # logits only, as the function: no from_logits to set
+    with pytest.raises(TypeError, match="from_logits"):
+        LovaszHingeLoss("binary", from_logits=False)
 
 
 # -- distance maps ----------------------------------------------------------------------------------
@@ -148,44 +155,44 @@ def test_signed_distance_map_by_hand():
     # 1-d: outside, distance to the nearest foreground pixel; inside, minus the distance to the
     # nearest background pixel
     t = torch.tensor([[0.0, 0.0, 1.0, 1.0, 1.0, 0.0]])
-    assert signed_distance_map(t).tolist() == [[2.0, 1.0, -1.0, -2.0, -1.0, 1.0]]
+    assert signed_distance_map(t, "binary").tolist() == [[2.0, 1.0, -1.0, -2.0, -1.0, 1.0]]
     # 2-d, a 3x3 square in a 5x5 image: the centre is 2 from the background, a corner outside is
     # sqrt(2) from the square
     sq = torch.zeros(1, 5, 5)
     sq[0, 1:4, 1:4] = 1
-    phi = signed_distance_map(sq)
+    phi = signed_distance_map(sq, "binary")
     assert phi[0, 2, 2].item() == -2.0 and phi[0, 1, 1].item() == -1.0
     assert phi[0, 0, 0].item() == approx(math.sqrt(2), 1e-7) and phi[0, 0, 2].item() == 1.0
     # no foreground: the diagonal D = sqrt(5^2 + 5^2) everywhere; all foreground: -D
     d = math.sqrt(50)
-    assert signed_distance_map(torch.zeros(1, 5, 5)).unique().tolist() == [approx(d, 1e-7)]
-    assert signed_distance_map(torch.ones(1, 5, 5)).unique().tolist() == [approx(-d, 1e-7)]
+    assert signed_distance_map(torch.zeros(1, 5, 5), "binary").unique().tolist() == [approx(d, 1e-7)]
+    assert signed_distance_map(torch.ones(1, 5, 5), "binary").unique().tolist() == [approx(-d, 1e-7)]
     # class indices: one map per class; (N, 1, *) binary keeps its shape
     labels = torch.tensor([[0, 0, 1, 1]])
-    maps = signed_distance_map(labels, mode="multiclass", num_classes=2)
+    maps = signed_distance_map(labels, "multiclass", num_classes=2)
     assert maps.tolist() == [[[-2.0, -1.0, 1.0, 2.0], [2.0, 1.0, -1.0, -2.0]]]
-    assert signed_distance_map(t.unsqueeze(1)).shape == (1, 1, 6)
+    assert signed_distance_map(t.unsqueeze(1), "binary").shape == (1, 1, 6)
 
 
 def test_boundary_loss_by_hand_and_gradient_sign():
     t = torch.tensor([[0.0, 0.0, 1.0, 1.0, 1.0, 0.0]], dtype=F64)  # phi = 2, 1, -1, -2, -1, 1
     p = torch.tensor([[0.5, 0.0, 1.0, 0.25, 1.0, 0.0]], dtype=F64, requires_grad=True)
-    loss = boundary_loss(p, t, from_logits=False)
+    loss = boundary_loss(p, t, "binary", from_logits=False)
     # (2 * 0.5 + (-2) * (0.25 - 1)) / 6 = (1 + 1.5) / 6
     assert loss.item() == approx(2.5 / 6)
     loss.backward()
     # d loss / d p = phi / 6: positive outside (predicted mass pushed down, more the farther it is),
     # negative inside (missed foreground pushed up)
     assert p.grad.tolist() == [[approx(v / 6) for v in (2.0, 1.0, -1.0, -2.0, -1.0, 1.0)]]
-    assert boundary_loss(t, t, from_logits=False).item() == 0.0
+    assert boundary_loss(t, t, "binary", from_logits=False).item() == 0.0
     # from logits the gradient has the same signs
     x = torch.zeros(1, 6, dtype=F64, requires_grad=True)
-    boundary_loss(x, t).backward()
+    boundary_loss(x, t, "binary").backward()
     assert ((x.grad > 0) == (t == 0)).all() and (x.grad != 0).all()
     # a precomputed map gives the same number; the module takes one too
-    phi = signed_distance_map(t)
-    assert boundary_loss(p, t, from_logits=False, distance_map=phi).item() == loss.item()
-    assert BoundaryLoss(from_logits=False)(p, t, phi).item() == loss.item()
+    phi = signed_distance_map(t, "binary")
+    assert boundary_loss(p, t, "binary", from_logits=False, distance_map=phi).item() == loss.item()
+    assert BoundaryLoss("binary", from_logits=False)(p, t, phi).item() == loss.item()
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
@@ -197,7 +204,7 @@ def test_boundary_loss_keeps_its_precision_for_confident_predictions(dtype):
     mpmath.mp.dps = 50
     t = torch.tensor([[0.0, 1.0, 1.0, 0.0, 0.0]], dtype=dtype)  # phi = 1, -1, -1, 1, 2
     x = torch.tensor([[-25.0, 30.0, 20.0, -40.0, -35.0]], dtype=dtype, requires_grad=True)
-    loss = boundary_loss(x, t)
+    loss = boundary_loss(x, t, "binary")
     loss.backward()
     phi = [1, -1, -1, 1, 2]
     sig = [1 / (1 + mpmath.exp(-mpmath.mpf(v))) for v in x.tolist()[0]]
@@ -212,11 +219,11 @@ def test_distance_losses_on_empty_targets():
     empty = torch.zeros(1, 4, dtype=F64)
     stray = torch.tensor([[0.0, 1.0, 0.0, 0.0]], dtype=F64)
     # empty on empty: 0; a predicted pixel on an empty target costs D = 4 (boundary) per pixel
-    assert boundary_loss(empty, empty, from_logits=False).item() == 0.0
-    assert boundary_loss(stray, empty, from_logits=False).item() == approx(4.0 / 4)
-    assert hausdorff_dt_loss(empty, empty, from_logits=False).item() == 0.0
+    assert boundary_loss(empty, empty, "binary", from_logits=False).item() == 0.0
+    assert boundary_loss(stray, empty, "binary", from_logits=False).item() == approx(4.0 / 4)
+    assert hausdorff_dt_loss(empty, empty, "binary", from_logits=False).item() == 0.0
     # stray pixel: (1 - 0)^2 (d_P^2 + d_G^2) / 4 with d_P = 1 (its own mask's inner distance), d_G = 4
-    assert hausdorff_dt_loss(stray, empty, from_logits=False).item() == approx((1 + 16) / 4)
+    assert hausdorff_dt_loss(stray, empty, "binary", from_logits=False).item() == approx((1 + 16) / 4)
     # MONAI's HausdorffDTLoss gives distance 0 to an empty mask: only the prediction's own distance
     # counts, and a prediction below 1/2 everywhere on an empty target is free
     from monai.losses import HausdorffDTLoss as MonaiHausdorff
@@ -225,7 +232,7 @@ def test_distance_losses_on_empty_targets():
     assert MonaiHausdorff(include_background=True)(image(stray), image(empty)).item() == approx(1 / 4)
     faint = torch.full((1, 4), 0.4, dtype=F64)
     assert MonaiHausdorff(include_background=True)(image(faint), image(empty)).item() == 0.0
-    assert hausdorff_dt_loss(faint, empty, from_logits=False).item() == approx(0.16 * (16 + 16))
+    assert hausdorff_dt_loss(faint, empty, "binary", from_logits=False).item() == approx(0.16 * (16 + 16))
 
 
 def test_hausdorff_agrees_with_monai_on_masks_with_foreground_and_background():
@@ -238,11 +245,9 @@ def test_hausdorff_agrees_with_monai_on_masks_with_foreground_and_background():
     t[1, 2, 0, 5] = 1
     for alpha, batch in ((2.0, False), (1.0, True)):
         monai = MonaiHausdorff(alpha=alpha, include_background=True, sigmoid=True, batch=batch)(x, t).item()
-        ours = hausdorff_dt_loss(x, t, alpha, mode="multilabel", per_image=not batch).item()
+        ours = hausdorff_dt_loss(x, t, "multilabel", alpha, per_image=not batch).item()
         assert ours == approx(monai, 1e-6)  # MONAI rounds its distance maps to float32
-    assert (
-        HausdorffDTLoss(2.0, "multilabel")(x, t).item() == hausdorff_dt_loss(x, t, mode="multilabel").item()
-    )
+    assert HausdorffDTLoss("multilabel", 2.0)(x, t).item() == hausdorff_dt_loss(x, t, "multilabel").item()
     # gradient: nonzero, towards the target (negative where t = 1, positive where t = 0)
     xr = x.clone().requires_grad_(True)
     hausdorff_dt_loss(xr, t, mode="multilabel").backward()
@@ -351,16 +356,16 @@ def test_empty_masks_are_zero_with_zero_gradient(fn):
 def test_distance_errors():
     x = torch.zeros(1, 4)
     with pytest.raises(ValueError, match="target of boundary_loss must hold 0/1 values .* soft label 0.5"):
-        boundary_loss(x, torch.tensor([[0.0, 0.5, 1.0, 1.0]]))
+        boundary_loss(x, torch.tensor([[0.0, 0.5, 1.0, 1.0]]), "binary")
     with pytest.raises(ValueError, match=r"distance_map must have the shape of input \(1, 4\), got \(1, 3\)"):
-        boundary_loss(x, torch.tensor([[0.0, 1.0, 1.0, 0.0]]), distance_map=torch.zeros(1, 3))
+        boundary_loss(x, torch.tensor([[0.0, 1.0, 1.0, 0.0]]), "binary", distance_map=torch.zeros(1, 3))
     with pytest.raises(
         TypeError, match="distance_map has dtype torch.float64 but input has dtype torch.float32"
     ):
-        hausdorff_dt_loss(x, torch.zeros(1, 4), distance_map=torch.zeros(1, 4, dtype=F64))
+        hausdorff_dt_loss(x, torch.zeros(1, 4), "binary", distance_map=torch.zeros(1, 4, dtype=F64))
     with pytest.raises(ValueError, match="alpha must be > 0"):
-        hausdorff_dt_loss(x, torch.zeros(1, 4), 0.0)
+        hausdorff_dt_loss(x, torch.zeros(1, 4), "binary", 0.0)
     with pytest.raises(ValueError, match="target must hold 0/1 values .* for a distance map, got 0.5"):
-        signed_distance_map(torch.tensor([[0.5, 1.0]]))
+        signed_distance_map(torch.tensor([[0.5, 1.0]]), "binary")
     with pytest.raises(ValueError, match="needs num_classes"):
-        signed_distance_map(torch.tensor([[0, 1]]), mode="multiclass")
+        signed_distance_map(torch.tensor([[0, 1]]), "multiclass")

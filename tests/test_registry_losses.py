@@ -190,7 +190,7 @@ def test_module_keeps_options_as_buffers_and_owns_its_parameters(spec):
     module = spec.build_module(inputs)
     state = module.state_dict()
     assert set(state) == set(inputs.options) | {p.name for p in spec.parameters}
-    restored = spec.module(**{k: torch.zeros_like(v) for k, v in inputs.options.items()})
+    restored = spec.module(**{k: torch.zeros_like(v) for k, v in inputs.options.items()}, **spec.keywords)
     restored.load_state_dict(state)
     args = inputs.args.values()
     torch.testing.assert_close(restored(*args), module(*args))
@@ -200,7 +200,7 @@ def test_module_keeps_options_as_buffers_and_owns_its_parameters(spec):
 
 
 def test_module_creates_and_trains_its_parameters(spec):
-    module = spec.module()
+    module = spec.module(**spec.keywords)
     owned = dict(module.named_parameters())
     assert set(owned) == {p.name for p in spec.parameters}
     for p in spec.parameters:
@@ -217,7 +217,7 @@ def test_module_creates_and_trains_its_parameters(spec):
 
 def test_module_rejects_unknown_reduction(spec):
     with pytest.raises(ValueError, match="reduction must be one of .* got 'avg'"):
-        spec.module(reduction="avg")
+        spec.module(reduction="avg", **spec.keywords)
 
 
 # -- shared exceptions: each names the argument and what was found --------------------------------

@@ -481,7 +481,8 @@ def test_modules_without_weight_have_no_state_and_show_their_parameters():
 
 
 def test_modules_are_drop_in_for_torch_constructors():
-    # torch's keyword arguments (less the deprecated size_average/reduce) are accepted as they are
+    # torch's keyword arguments are accepted as they are (positional ones and the deprecated
+    # size_average/reduce: tests/test_drop_in.py)
     x, y = torch.randn(5), torch.randn(5)
     for ours, theirs, kw in [
         (L1Loss, torch.nn.L1Loss, {"reduction": "sum"}),

@@ -319,7 +319,8 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
         "",
         # the methods only: the fields are described by #: comments meant for the source reader
         ".. autoclass:: lossref.registry.LossSpec",
-        "   :members: differentiable, output_shape, symbolic, no_symbolic, make_inputs, call, build_module",
+        "   :members: keywords, differentiable, output_shape, symbolic, no_symbolic, make_inputs, call,"
+        " build_module",
         "",
         ".. autoclass:: lossref.registry.LossInputs",
         "   :members: input, target, replace, to",
