@@ -26,8 +26,8 @@ Decisions, and where lossref differs from torch:
   :math:`\sum w \ell / N` with :math:`N` the number of elements. The modules take ``weight`` as an
   optional keyword after torch's arguments (torch's modules have none) and keep it as a buffer.
 - **Gradients at a kink** are torch's: :math:`\operatorname{sign}(0) = 0` for L1 (and for smooth L1
-  with ``beta=0``, which is L1 with finite gradients everywhere; torch once returned NaN there,
-  pytorch#96813). The quantile loss, not in torch, uses the same rule: at :math:`r = 0` its gradient
+  with ``beta=0``, which is L1 with finite gradients everywhere; torch 1.13 on CUDA returned NaN
+  there, pytorch#96813). The quantile loss, not in torch, uses the same rule: at :math:`r = 0` its gradient
   is the middle of the subdifferential, :math:`\tfrac12 - q` with respect to the input, which is 0
   for the median.
 
@@ -480,7 +480,7 @@ def smooth_l1_loss(
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_inputs(input, target, reduction)
     _check_beta(beta)
-    if beta == 0:  # the L1 loss: no r**2 / 0 branch at all, so no 0 * inf = NaN (pytorch#96813)
+    if beta == 0:  # the L1 loss: no r**2 / 0 branch, whose 0 * inf would be NaN at a tie
         return l1_loss(input, target, reduction=reduction)
     return _loss(_SMOOTH_L1, input, target, beta, reduction)
 

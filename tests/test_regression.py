@@ -233,7 +233,7 @@ def test_broadcast_weight_mean_divides_by_the_broadcast_total():
 
 @pytest.mark.parametrize("dtype", [torch.float32, F64], ids=str)
 def test_smooth_l1_with_beta_zero_is_l1_with_finite_gradients(dtype):
-    # exact ties included: the textbook r^2 / (2 beta) branch would give 0 * inf = NaN (pytorch#96813)
+    # exact ties included: the textbook r^2 / (2 beta) branch would give 0 * inf = NaN
     x = torch.tensor([0.0, 1.0, -2.0, 0.5, 1e-30, 0.0], dtype=dtype)
     y = torch.tensor([0.0, 1.0, 1.0, -0.5, 0.0, 3.0], dtype=dtype)
     grads = []
