@@ -232,8 +232,8 @@ class LossSpec:
 
     @property
     def keywords(self) -> dict[str, Any]:
-        """The keyword arguments every call needs besides the tensors: a region loss's ``mode``
-        (required, as in segmentation_models_pytorch), the one of the registry's inputs."""
+        """Keyword arguments that every call needs besides the tensors. For a region loss this is
+        ``mode`` (required, as in segmentation_models_pytorch), the one of the registry's inputs."""
         if self.target != "region":
             return {}
         return {"mode": "multiclass" if self.region_classes else "binary"}
