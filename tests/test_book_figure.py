@@ -45,6 +45,30 @@ def test_the_curves_hold_the_losses_values(curves):
     assert loss[0] == 9 and grad[0] == -6
 
 
+def test_the_curves_that_the_caption_says_coincide_do_along_the_whole_curve(curves):
+    """intro.md's caption: binary cross-entropy with logits is two-class cross-entropy, and the Huber
+    loss is smooth L1 at 1. Loss and gradient agree at every drawn point; a logit-only coincidence
+    at 0 (or a shared residual of 0) would not be enough."""
+    caption = (ROOT / "intro.md").read_text(encoding="utf-8")
+    assert "binary cross-entropy with logits is\ntwo-class cross-entropy" in caption
+    assert "the Huber loss is smooth L1 at 1" in caption
+    for domain, a, b in [
+        ("logits", "binary_cross_entropy_with_logits", "cross_entropy"),
+        ("predictions", "huber_loss", "smooth_l1_loss"),
+    ]:
+        (xa, la, ga), (xb, lb, gb) = curves[domain][a], curves[domain][b]
+        assert list(xa) == list(xb) and len(xa) == 9
+        for u, v in [*zip(la, lb, strict=True), *zip(ga, gb, strict=True)]:
+            assert math.isclose(u, v, rel_tol=1e-6, abs_tol=1e-12), (a, b)
+    # and two losses that do not coincide are told apart by the same comparison
+    assert not all(
+        math.isclose(u, v, rel_tol=1e-6)
+        for u, v in zip(
+            curves["predictions"]["l1_loss"][1], curves["predictions"]["mse_loss"][1], strict=True
+        )
+    )
+
+
 def test_the_figure_is_drawn(tmp_path):
     book_figure.draw(tmp_path / "losses.png")
     assert (tmp_path / "losses.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
