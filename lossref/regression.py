@@ -558,7 +558,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
         \ell_n = \log \cosh(r_n), \qquad r_n = x_n - y_n,
 
     followed by ``reduction``; the gradient is :math:`\tanh(r_n)`. ``cosh`` overflows in float32 for
-    :math:`|r| > 89`, so it is never formed: for  it is evaluated as
+    :math:`|r| > 89`, so it is never formed: it is evaluated as
     :math:`\operatorname{log1p}(2 \sinh^2(c/2)) + |r - c|` with :math:`c` the residual clamped to
     :math:`\pm 80` (:math:`\pm 10` in float16): the first term is accurate to a few ulp at every size
     (the textbook :math:`|r| + \operatorname{softplus}(-2|r|) - \log 2` cancels as :math:`r \to 0`),
