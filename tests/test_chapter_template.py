@@ -12,7 +12,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-#: the appendix checks blog posts in their order: only the visibility rules apply to it
+#: the appendix checks blog posts in their order: only the visibility rules apply to it (it has
+#: no exercises, and its checks are its verdicts)
 APPENDIX = {"errata"}
 #: the ## headings every chapter has, in this order (others may come between them)
 SECTIONS = [
@@ -118,35 +119,22 @@ def visibility_problems(nb) -> list[str]:
     return problems
 
 
-@pytest.fixture(params=CHAPTERS, ids=lambda p: p.stem)
-def chapter(request) -> tuple[str, nbformat.NotebookNode]:
-    return request.param.stem, nbformat.read(request.param, as_version=4)
+FAMILY = [p for p in CHAPTERS if p.stem not in APPENDIX]
 
 
-def test_chapter_sections_in_the_templates_order(chapter):
-    name, nb = chapter
-    if name in APPENDIX:
-        pytest.skip("the appendix follows the posts it checks")
-    assert order_problems(nb) == []
+@pytest.mark.parametrize(
+    "rule", [order_problems, exercise_problems, verification_problems], ids=lambda r: r.__name__
+)
+@pytest.mark.parametrize("path", FAMILY, ids=lambda p: p.stem)
+def test_family_chapter_follows_the_template(path, rule):
+    """The sections in the template's order, a written solution for every exercise, and a folded
+    Verification section that runs checks."""
+    assert rule(nbformat.read(path, as_version=4)) == []
 
 
-def test_every_exercise_has_a_written_solution(chapter):
-    name, nb = chapter
-    if name in APPENDIX:
-        pytest.skip("the appendix has no exercises")
-    assert exercise_problems(nb) == []
-
-
-def test_verification_is_folded(chapter):
-    name, nb = chapter
-    if name in APPENDIX:
-        pytest.skip("the appendix's checks are its verdicts")
-    assert verification_problems(nb) == []
-
-
-def test_what_the_reader_sees(chapter):
-    _, nb = chapter
-    assert visibility_problems(nb) == []
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_what_the_reader_sees(path):
+    assert visibility_problems(nbformat.read(path, as_version=4)) == []
 
 
 # -- each rule fails on a notebook that breaks it ---------------------------------------------------
