@@ -22,7 +22,16 @@ from lossref.boundary import (
     signed_distance_map,
 )
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, log_softmax, nll_loss
+from lossref.divergence import (
+    DistillationLoss,
+    JSDivergenceLoss,
+    KLDivLoss,
+    distillation_loss,
+    js_divergence,
+    kl_div,
+)
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.likelihood import GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss
 from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
 from lossref.overlap import (
     ComboLoss,
@@ -74,6 +83,16 @@ __all__ = [
     "SoftmaxFocalLoss",
     "poly1_cross_entropy",
     "Poly1CrossEntropyLoss",
+    "kl_div",
+    "KLDivLoss",
+    "distillation_loss",
+    "DistillationLoss",
+    "js_divergence",
+    "JSDivergenceLoss",
+    "gaussian_nll_loss",
+    "GaussianNLLLoss",
+    "poisson_nll_loss",
+    "PoissonNLLLoss",
     "l1_loss",
     "mse_loss",
     "smooth_l1_loss",

@@ -45,7 +45,9 @@ def float32_under_autocast(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        device = _autocast_device(args[0] if args else kwargs.get("input"))
+        # the first argument: input, or a loss's own name for it (distillation_loss's student)
+        first = args[0] if args else next((v for v in kwargs.values() if isinstance(v, torch.Tensor)), None)
+        device = _autocast_device(first)
         if device is None:
             return fn(*args, **kwargs)
         with torch.autocast(device, enabled=False):
@@ -63,7 +65,9 @@ def refused_under_autocast(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        device = _autocast_device(args[0] if args else kwargs.get("input"))
+        # the first argument: input, or a loss's own name for it (distillation_loss's student)
+        first = args[0] if args else next((v for v in kwargs.values() if isinstance(v, torch.Tensor)), None)
+        device = _autocast_device(first)
         if device is not None:
             raise RuntimeError(
                 f"lossref.{fn.__name__} takes probabilities, which are unsafe under autocast: in "

@@ -50,6 +50,25 @@ def poly1(x: Tensor, y: Tensor, epsilon: float = 1.0, ignore_index: int = -100) 
     return ((ce + epsilon * (1 - p_t)) * keep).sum() / keep.sum()
 
 
+def distillation(
+    student: Tensor, teacher: Tensor, target: Tensor, temperature: float = 4.0, alpha: float = 0.9
+) -> Tensor:
+    """Hinton et al.'s distillation loss as usually written (done right: 'batchmean', T ** 2, the
+    teacher's softmax as the target): kl_div of the softened log-softmaxes plus cross-entropy."""
+    soft = F.kl_div(
+        F.log_softmax(student / temperature, 1), F.softmax(teacher / temperature, 1), reduction="batchmean"
+    )
+    return alpha * temperature**2 * soft + (1 - alpha) * F.cross_entropy(student, target)
+
+
+def js_divergence(x: Tensor, z: Tensor) -> Tensor:
+    """The Jensen-Shannon divergence as AugMix writes it (two distributions, without its clamp of the
+    mixture at 1e-7): kl_div of log((p + r) / 2) against p and against r, 'batchmean', halved."""
+    p, r = F.softmax(x, 1), F.softmax(z, 1)
+    log_m = ((p + r) / 2).log()
+    return (F.kl_div(log_m, p, reduction="batchmean") + F.kl_div(log_m, r, reduction="batchmean")) / 2
+
+
 def log_cosh(x: Tensor, y: Tensor) -> Tensor:
     """log cosh r as r + softplus(-2 r) - log 2: stable, but two passes more than lossref."""
     r = x - y
@@ -207,3 +226,30 @@ def boundary_per_image(x: Tensor, y: Tensor) -> Tensor:
 
 def hausdorff_per_image(x: Tensor, y: Tensor) -> Tensor:
     return _per_image(hausdorff(x, y)).mean(1, keepdim=True)
+
+
+def distillation_per_sample(
+    student: Tensor, teacher: Tensor, target: Tensor, temperature: float = 4.0, alpha: float = 0.9
+) -> Tensor:
+    """The distillation loss of each sample as written: softmaxes as exp / sum exp (moderate logits
+    only), alpha T^2 sum_c q_c log(q_c / p_c) + (1 - alpha) (-log of the student's softmax at y)."""
+
+    def softmax(z: Tensor) -> Tensor:
+        return torch.exp(z) / torch.exp(z).sum(1, keepdim=True)
+
+    p, q = softmax(student / temperature), softmax(teacher / temperature)
+    kl = (q * torch.log(q / p)).sum(1)
+    ce = -torch.log(softmax(student).gather(1, target[:, None]).squeeze(1))
+    return alpha * temperature**2 * kl + (1 - alpha) * ce
+
+
+def js_per_sample(x: Tensor, z: Tensor) -> Tensor:
+    """The Jensen-Shannon divergence of each sample as written: softmaxes as exp / sum exp (moderate
+    logits only), m = (p + r) / 2, (sum_c p_c log(p_c / m_c) + r_c log(r_c / m_c)) / 2."""
+
+    def softmax(v: Tensor) -> Tensor:
+        return torch.exp(v) / torch.exp(v).sum(1, keepdim=True)
+
+    p, r = softmax(x), softmax(z)
+    m = (p + r) / 2
+    return ((p * torch.log(p / m)).sum(1) + (r * torch.log(r / m)).sum(1)) / 2

@@ -178,3 +178,58 @@ def region_class_inputs(
     target = torch.randint(0, c, () if len(shape) == 1 else shape[:1] + shape[2:], generator=g)
     options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
     return pair(logits, target, options)
+
+
+def kl_inputs(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool) -> LossInputs:
+    """Log-probabilities and target probabilities, each a softmax over the last dimension (a
+    0-dimensional shape: one class, probability 1). The targets are positive: a target of 0, where
+    lossref's target gradient (0) differs on purpose from torch's (NaN), is tested in
+    tests/test_divergence.py. No tensor options."""
+    scores = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    target = 2 * torch.randn(shape, generator=g, dtype=dtype)
+    if not shape:
+        return pair(scores.new_zeros(()), target.new_ones(()))
+    return pair(torch.log_softmax(scores, -1), torch.softmax(target, -1))
+
+
+def gaussian_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Means, observations and a variance per element (log-normal, about 0.05 to 20), above the
+    default clamp eps = 1e-6, where torch's gradient and the derivative agree. No tensor options."""
+    input = 2 * torch.randn(shape, generator=g, dtype=dtype)
+    target = input + torch.randn(shape, generator=g, dtype=dtype)
+    var = torch.exp(torch.randn(shape, generator=g, dtype=dtype))
+    return LossInputs({"input": input, "target": target, "var": var})
+
+
+def poisson_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Log-rates (normal, scale 2) and counts drawn from a Poisson of that rate, as floats; no count is
+    exactly 1 (where ``full``'s Stirling term starts, a jump). No tensor options."""
+    log_rate = 2 * torch.randn(shape, generator=g, dtype=dtype)
+    counts = torch.poisson(torch.exp(log_rate), generator=g)
+    return pair(log_rate, torch.where(counts == 1, 2.0, counts))
+
+
+def distillation_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Student and teacher logits of shape (N, C) (the teacher's wider: a confident teacher) and one
+    class index per sample, none out of range. No tensor options."""
+    student = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    teacher = 6 * torch.randn(shape, generator=g, dtype=dtype)
+    n, c = (shape[0], shape[-1]) if len(shape) > 1 else (1, shape[0] if shape else 1)
+    target = torch.randint(0, max(c, 1), shape[:1] if len(shape) > 1 else (n,), generator=g)
+    return LossInputs({"student": student, "teacher": teacher, "target": target})
+
+
+def logit_pair_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Two batches of logits of shape (N, C), the other's wider (one prediction more confident than
+    the other). No tensor options."""
+    input = 3 * torch.randn(shape, generator=g, dtype=dtype)
+    other = 5 * torch.randn(shape, generator=g, dtype=dtype)
+    return LossInputs({"input": input, "other": other})

@@ -7,19 +7,22 @@ from typing import Optional
 from torch import Tensor, nn
 
 from lossref._reduction import legacy_reduction
-from lossref._validation import check_reduction
+from lossref._validation import REDUCTIONS, check_reduction
 
 
 class _Loss(nn.Module):
     """Holds and validates ``reduction`` once, at construction. The modules that torch gives the
-    deprecated ``size_average`` and ``reduce`` pass them on; they override ``reduction`` as in torch."""
+    deprecated ``size_average`` and ``reduce`` pass them on; they override ``reduction`` as in torch.
+    A loss with reductions of its own (``KLDivLoss``'s ``'batchmean'``) lists them in ``_reductions``."""
+
+    _reductions: tuple[str, ...] = REDUCTIONS
 
     def __init__(
         self, reduction: str = "mean", *, size_average: Optional[bool] = None, reduce: Optional[bool] = None
     ) -> None:
         super().__init__()
         reduction = legacy_reduction(size_average, reduce, reduction)
-        check_reduction(reduction)
+        check_reduction(reduction, self._reductions)
         self.reduction = reduction
 
     def extra_repr(self) -> str:

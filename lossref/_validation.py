@@ -39,9 +39,10 @@ Reduction = Literal["none", "mean", "sum"]
 REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum")
 
 
-def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    """``reduction`` is one of ``allowed``: torch's three, or a loss's own (``kl_div``'s ``'batchmean'``)."""
+    if reduction not in allowed:
+        raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
 
 
 def check_tensor(t: object, name: str) -> None:
@@ -57,18 +58,19 @@ def check_floating(t: Tensor, name: str) -> None:
         )
 
 
-def check_like(t: Tensor, name: str, input: Tensor) -> None:
-    """``t`` must be floating, with the dtype and device of ``input`` (no silent promotion)."""
+def check_like(t: Tensor, name: str, input: Tensor, input_name: str = "input") -> None:
+    """``t`` must be floating, with the dtype and device of ``input`` (no silent promotion);
+    ``input_name``: what the loss calls its first argument (``distillation_loss``'s ``student``)."""
     check_floating(t, name)
     if t.dtype != input.dtype:
         raise TypeError(
-            f"{name} has dtype {t.dtype} but input has dtype {input.dtype}; "
-            f"cast one of them, e.g. {name}.to(input.dtype)"
+            f"{name} has dtype {t.dtype} but {input_name} has dtype {input.dtype}; "
+            f"cast one of them, e.g. {name}.to({input_name}.dtype)"
         )
     if t.device != input.device:
         raise ValueError(
-            f"{name} is on device {t.device} but input is on {input.device}; "
-            f"move it with {name}.to(input.device)"
+            f"{name} is on device {t.device} but {input_name} is on {input.device}; "
+            f"move it with {name}.to({input_name}.device)"
         )
 
 
@@ -267,3 +269,19 @@ def check_class_weight(weight: Optional[Tensor], name: str, input: Tensor, num_c
 def check_label_smoothing(label_smoothing: float) -> None:
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+
+
+def check_nonnegative(t: Tensor, name: str, what: str) -> None:
+    """All elements >= 0 (NaN passes: NaN in gives NaN out). Data-dependent: synchronises a GPU stream."""
+    data = checked(t)
+    if data is None or data.numel() == 0:
+        return
+    if torch.compiler.is_compiling():  # the graph cannot branch on the values
+        compiled_assert(~(data < 0).any(), f"{name} must be non-negative ({what})")
+        return
+    bad = data < 0
+    if bool(bad.any()):
+        raise ValueError(
+            f"{name} must be non-negative ({what}), but {int(bad.sum())} of {data.numel()} elements are "
+            f"negative (e.g. {data[bad][0].item()!r})"
+        )

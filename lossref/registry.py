@@ -11,8 +11,8 @@ on a loss's name. Adding a loss means: its function and module, one entry here, 
 Examples:
     >>> from lossref.registry import LOSSES, get
     >>> names = [spec.name for spec in LOSSES]
-    >>> len(names), len(set(names))  # 24 losses, no name twice
-    (24, 24)
+    >>> len(names), len(set(names))  # 29 losses, no name twice
+    (29, 29)
     >>> names[:2]  # binary cross-entropy, on probabilities and on logits
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits']
     >>> spec = get("binary_cross_entropy_with_logits")
@@ -44,7 +44,12 @@ from lossref._inputs import (
     bce_inputs,
     bce_logits_inputs,
     class_inputs,
+    distillation_inputs,
     focal_inputs,
+    gaussian_inputs,
+    kl_inputs,
+    logit_pair_inputs,
+    poisson_inputs,
     region_class_inputs,
     region_inputs,
     regression_inputs,
@@ -58,7 +63,16 @@ from lossref.boundary import (
     signed_distance_map,
 )
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
+from lossref.divergence import (
+    DistillationLoss,
+    JSDivergenceLoss,
+    KLDivLoss,
+    distillation_loss,
+    js_divergence,
+    kl_div,
+)
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
+from lossref.likelihood import GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss
 from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
 from lossref.overlap import (
     ComboLoss,
@@ -157,6 +171,11 @@ class Symbolic:
     #: the option values the grid is evaluated at, one call each (numbers, or tuples for per-class
     #: vectors such as a class weight)
     settings: tuple[dict[str, Any], ...] = ({},)
+    #: the grid's inputs and targets where the layout's default grid does not fit the loss (the
+    #: Poisson NLL's log-rates, whose exponential overflows beyond 88.7 in float32, and counts above 1);
+    #: ``None``: the default grid of the loss's domain (tests/test_oracle.py)
+    inputs: Optional[tuple[float, ...]] = None
+    targets: Optional[tuple[float, ...]] = None
 
 
 @dataclass(frozen=True)
@@ -182,8 +201,8 @@ class LossSpec:
     name: str
     function: Callable[..., Tensor]
     module: type[nn.Module]
-    #: what the first argument holds
-    domain: Literal["logits", "probabilities", "log-probabilities", "predictions", "embeddings"]
+    #: what the first argument holds (``"log-rates"``: the log of a Poisson rate)
+    domain: Literal["logits", "probabilities", "log-probabilities", "log-rates", "predictions", "embeddings"]
     #: ``"elementwise"``: target has the input's shape and the loss is per element;
     #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample;
     #: ``"region"``: a segmentation loss scoring whole images (lossref._region's conventions): binary
@@ -211,6 +230,9 @@ class LossSpec:
     papers: tuple[str, ...] = ()
     #: docname of the chapter that teaches it
     chapter: Optional[str] = None
+    #: the loss is never negative; a negative log-likelihood without its normalising constant can be
+    #: (Poisson's below its count's log-factorial, Gaussian's with a variance below 1 / 2 pi)
+    nonnegative: bool = True
     #: ``"float32"``: computes in float32 under autocast, as torch's losses do; ``"refuses"``: raises
     autocast: Literal["float32", "refuses"] = "float32"
     #: with an elementwise ``weight``, ``'mean'`` divides by the total weight instead of the number
@@ -308,6 +330,7 @@ _CE_CHAPTER = "chapters/classification/cross_entropy"
 _FOCAL_CHAPTER = "chapters/classification/focal_loss"
 _REGRESSION_CHAPTER = "chapters/regression/regression"
 _REGION_CHAPTER = "chapters/segmentation/region_losses"
+_LIKELIHOOD_CHAPTER = "chapters/likelihood/divergences"
 
 #: class losses: every grid without and with a class weight
 _CLASS_WEIGHTS: tuple[dict[str, Any], ...] = ({}, {"weight": (1.0, 2.0, 0.5)})
@@ -500,6 +523,105 @@ LOSSES: tuple[LossSpec, ...] = (
         ),
         papers=("leng2022polyloss",),
         chapter="chapters/custom/writing_your_own_loss",
+    ),
+    LossSpec(
+        name="kl_div",
+        function=kl_div,
+        module=KLDivLoss,
+        domain="log-probabilities",
+        target="elementwise",
+        generate=kl_inputs,
+        oracle=Symbolic("KL_DIV", settings=({"log_target": False}, {"log_target": True})),
+        args=_REGRESSION_ARGS,
+        torch_function=F.kl_div,
+        papers=("kullback1951information",),
+        chapter=_LIKELIHOOD_CHAPTER,
+    ),
+    LossSpec(
+        name="distillation_loss",
+        function=distillation_loss,
+        module=DistillationLoss,
+        domain="logits",
+        target="sample",
+        generate=distillation_inputs,
+        oracle=Reference(
+            formulas.distillation_per_sample,
+            "its input is two vectors of logits, student and teacher, which the oracle grid (one "
+            "vector of logits and a class) does not take: checked against the formula written out, "
+            "and against the mpmath oracle of DISTILLATION in lossref.symbolic (confident teachers, "
+            "T = 1 and T = 20) in tests/test_distillation.py",
+        ),
+        args=(Arg("student", differentiable=True), Arg("teacher", differentiable=True), _CLASS_TARGET),
+        peers=(
+            Peer(
+                "formula",
+                "alpha T^2 kl_div(log_softmax(s / T), softmax(t / T), 'batchmean') + (1 - alpha) CE",
+                lambda: formulas.distillation,
+            ),
+        ),
+        papers=("hinton2015distilling",),
+        chapter=_LIKELIHOOD_CHAPTER,
+    ),
+    LossSpec(
+        name="js_divergence",
+        function=js_divergence,
+        module=JSDivergenceLoss,
+        domain="logits",
+        target="sample",
+        generate=logit_pair_inputs,
+        oracle=Reference(
+            formulas.js_per_sample,
+            "its input is two vectors of logits, which the oracle grid (one vector of logits and a "
+            "class) does not take: checked against the formula written out, and against the mpmath "
+            "oracle of JS_DIVERGENCE in lossref.symbolic (probabilities down to 1e-30) in "
+            "tests/test_js_divergence.py",
+        ),
+        args=(Arg("input", differentiable=True), Arg("other", differentiable=True)),
+        peers=(
+            Peer(
+                "formula",
+                "(kl_div(log m, p) + kl_div(log m, r)) / 2, 'batchmean', log m = log((p + r) / 2)",
+                lambda: formulas.js_divergence,
+            ),
+        ),
+        papers=("lin1991divergence", "hendrycks2020augmix"),
+        chapter=_LIKELIHOOD_CHAPTER,
+    ),
+    LossSpec(
+        name="gaussian_nll_loss",
+        function=gaussian_nll_loss,
+        module=GaussianNLLLoss,
+        domain="predictions",
+        target="elementwise",
+        generate=gaussian_inputs,
+        oracle=Symbolic(
+            "GAUSSIAN_NLL", settings=({"var": 0.5}, {"var": 2.0, "full": True}, {"var": 1e-3}, {"var": 1e4})
+        ),
+        args=(*_REGRESSION_ARGS, Arg("var", differentiable=True)),
+        torch_function=F.gaussian_nll_loss,
+        nonnegative=False,
+        papers=("nix1994estimating",),
+        chapter=_LIKELIHOOD_CHAPTER,
+    ),
+    LossSpec(
+        name="poisson_nll_loss",
+        function=poisson_nll_loss,
+        module=PoissonNLLLoss,
+        domain="log-rates",
+        target="elementwise",
+        generate=poisson_inputs,
+        oracle=Symbolic(
+            "POISSON_NLL",
+            settings=({"log_input": True}, {"log_input": True, "full": True}),
+            inputs=tuple(
+                s * v for v in (0.0, 1e-6, 1e-3, 0.5, 1.0, 2.0, 5.0, 20.0, 50.0, 88.0) for s in (1, -1)
+            ),
+            targets=(0.0, 1.0, 0.5, 2.0, 3.0, 7.0, 100.0, 1e4),
+        ),
+        args=_REGRESSION_ARGS,
+        torch_function=F.poisson_nll_loss,
+        nonnegative=False,
+        chapter=_LIKELIHOOD_CHAPTER,
     ),
     _regression(
         "l1_loss", l1_loss, L1Loss, "L1", weighted=True, torch_function=F.l1_loss, mean_by_weight=True

@@ -81,6 +81,19 @@ __all__ = [
     "TVERSKY",
     "DICE_BCE",
     "COMBO",
+    "log_target",
+    "KL_DIV",
+    "var",
+    "full",
+    "GAUSSIAN_NLL",
+    "log_input",
+    "eps_rate",
+    "POISSON_NLL",
+    "vs",
+    "temperature",
+    "kd_alpha",
+    "DISTILLATION",
+    "JS_DIVERGENCE",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -166,6 +179,9 @@ class OracleResult(NamedTuple):
     #: sum of the absolute values of the gradient's terms: the gradient's componentwise scale.
     #: Where one term vanishes (hard targets) it is ``|grad|`` itself, so the error is relative.
     grad_scale: Any
+    #: sum of the absolute values of the value's terms (``SymbolicLoss.value_terms``), or ``|value|``
+    #: where the loss gives none: the scale a value computed from rounded terms is accurate to
+    value_scale: Any = None
 
 
 def _symbols(arg: Arg) -> tuple[sp.Symbol, ...]:
@@ -174,7 +190,7 @@ def _symbols(arg: Arg) -> tuple[sp.Symbol, ...]:
 
 @dataclass(frozen=True)
 class SymbolicLoss:
-    """One loss: its formula per element (or per sample, for a vector of class scores), what it is
+    r"""One loss: its formula per element (or per sample, for a vector of class scores), what it is
     differentiated by, and its gradient's terms.
 
     Args:
@@ -189,6 +205,10 @@ class SymbolicLoss:
         stable: the numerically stable form the implementation evaluates, equal to ``expr``.
         textbook: the loss and its gradient as the book shows them (at any number of classes or
             pixels where ``expr`` is written for ``NUM_CLASSES`` classes or ``PIXELS`` pixels).
+        value_terms: the loss written as a sum of terms that a float computation rounds each on its
+            own (KL's :math:`q \log q` and :math:`-q x`), where they can cancel: the value is then judged
+            relative to the sum of their magnitudes, as the gradient is; ``sum(value_terms) == expr``
+            is checked by the tests. Empty (the default): relative to the value itself.
     """
 
     name: str
@@ -198,6 +218,7 @@ class SymbolicLoss:
     grad_terms: tuple
     stable: sp.Expr
     textbook: Textbook
+    value_terms: tuple = ()
 
     @property
     def input(self) -> Arg:
@@ -222,8 +243,9 @@ class SymbolicLoss:
         """[value, gradient components..., gradient scales...] as a function of the arguments."""
         grads = _symbols(self.gradient) if self.vector_input else (self.gradient,)
         scales = tuple(sum(sp.Abs(t) for t in terms) for terms in self._terms_per_component)
+        value_scale = sum(sp.Abs(t) for t in self.value_terms) if self.value_terms else sp.Abs(self.expr)
         syms = [v for arg in self.args.values() for v in _symbols(arg)]
-        return sp.lambdify(syms, [self.expr, *grads, *scales], modules="mpmath")
+        return sp.lambdify(syms, [self.expr, *grads, *scales, value_scale], modules="mpmath")
 
     def oracle(self, digits: int = 30, **values: Any) -> OracleResult:
         """Evaluate value and gradient at exactly the given floats, correct to ``digits`` digits.
@@ -254,8 +276,10 @@ class SymbolicLoss:
                 b = f(*map(mpmath.mpf, vals))
             if all(_agree(u, v, digits) for u, v in zip(a, b, strict=True)):
                 n = len(_symbols(self.input))
-                grad, scale = b[1 : 1 + n], b[1 + n :]
-                return OracleResult(b[0], *((grad, scale) if self.vector_input else (grad[0], scale[0])))
+                grad, scale = b[1 : 1 + n], b[1 + n : 1 + 2 * n]
+                return OracleResult(
+                    b[0], *((grad, scale) if self.vector_input else (grad[0], scale[0])), value_scale=b[-1]
+                )
             if dps > 40_000:  # enough for |arguments| up to ~4e4
                 raise ArithmeticError(f"{self.name} oracle did not converge at {values}")
             dps *= 2
@@ -777,4 +801,204 @@ COMBO = SymbolicLoss(
         + (1 - a_fp) * _dice_gradient,
         where=_DICE_ND,
     ),
+)
+
+
+# -- divergences and likelihoods ------------------------------------------------------------------------
+
+#: kl_div's log_target as a number: 1 for True (the target holds log q), 0 for False (it holds q)
+log_target = sp.Symbol("log_target", nonnegative=True)
+
+
+def _kl_terms(prob: sp.Expr, log_prob: sp.Expr) -> sp.Expr:
+    """Piecewise over log_target of prob(target), log_prob(target)'s KL term, 0 where q = 0."""
+    of_prob = sp.Piecewise((0, sp.Eq(y, 0)), (prob, True))
+    return sp.Piecewise((log_prob, sp.Eq(log_target, 1)), (of_prob, True))
+
+
+#: KL(q || p) per element, x = log p; the target y is q, or log q with log_target = 1. A term of zero
+#: mass (q = 0) is 0 with gradient 0, lossref's choice where torch has NaN
+KL_DIV = SymbolicLoss(
+    name="kl_div",
+    expr=_kl_terms(y * (sp.log(y) - x), sp.exp(y) * (y - x)),
+    args={"input": x, "target": y, "log_target": log_target},
+    defaults={"log_target": 0},
+    grad_terms=(_kl_terms(-y, -sp.exp(y)),),
+    # q log q and -q x cancel where x is near log q: the value is accurate to their magnitudes
+    value_terms=(_kl_terms(y * sp.log(y), sp.exp(y) * y), _kl_terms(-y * x, -sp.exp(y) * x)),
+    stable=_kl_terms(y * (sp.log(y) - x), sp.exp(y) * (y - x)),
+    textbook=Textbook(
+        form=_kl_terms(y * (sp.log(y) - x), sp.exp(y) * (y - x)),
+        variable=x,
+        gradient=_kl_terms(-y, -sp.exp(y)),
+    ),
+)
+
+var = sp.Symbol(
+    "sigma^2", positive=True
+)  #: Gaussian NLL: the variance (at least eps: the clamp is not modelled)
+full = sp.Symbol("full", nonnegative=True)  #: 1 adds the constant of the full negative log-density, 0 not
+
+_half_log_2pi = sp.log(2 * sp.pi) / 2
+
+GAUSSIAN_NLL = SymbolicLoss(
+    name="gaussian_nll_loss",
+    expr=(sp.log(var) + (x - t) ** 2 / var) / 2 + full * _half_log_2pi,
+    args={"input": x, "target": t, "var": var, "full": full},
+    defaults={"full": 0},
+    grad_terms=((x - t) / var,),
+    stable=(sp.log(var) + (x - t) ** 2 / var) / 2 + full * _half_log_2pi,
+    textbook=_of_residual(
+        (sp.log(var) + _res**2 / var) / 2 + full * _half_log_2pi,
+        _res / var,
+    ),
+    # log var < 0 cancels against the squared residual's term
+    value_terms=(sp.log(var) / 2, (x - t) ** 2 / (2 * var), full * _half_log_2pi),
+)
+
+log_input = sp.Symbol("log_input", nonnegative=True)  #: Poisson NLL: 1 if the input is the log-rate
+eps_rate = sp.Symbol("epsilon", positive=True)  #: Poisson NLL: added to the rate inside the log
+
+_stirling = y * sp.log(y) - y + sp.log(2 * sp.pi * y) / 2  # log y! for large y
+_counted = sp.Piecewise((_stirling, y > 1), (0, True))  # torch adds it only where y > 1
+
+
+def _poisson(of_log_rate: sp.Expr, of_rate: sp.Expr) -> sp.Expr:
+    return sp.Piecewise((of_log_rate, sp.Eq(log_input, 1)), (of_rate, True))
+
+
+POISSON_NLL = SymbolicLoss(
+    name="poisson_nll_loss",
+    expr=_poisson(sp.exp(x) - y * x, x - y * sp.log(x + eps_rate)) + full * _counted,
+    args={"input": x, "target": y, "log_input": log_input, "full": full, "eps": eps_rate},
+    defaults={"log_input": 1, "full": 0, "eps": 1e-8},
+    grad_terms=(_poisson(sp.exp(x), 1), _poisson(-y, -y / (x + eps_rate))),
+    stable=_poisson(sp.exp(x) - y * x, x - y * sp.log(x + eps_rate)) + full * _counted,
+    textbook=Textbook(
+        form=_poisson(sp.exp(x) - y * x, x - y * sp.log(x + eps_rate)) + full * _counted,
+        variable=x,
+        gradient=_poisson(sp.exp(x) - y, 1 - y / (x + eps_rate)),
+    ),
+    # the rate and the count's term cancel near the optimum, and the Stirling term's parts
+    value_terms=(
+        _poisson(sp.exp(x), x),
+        _poisson(-y * x, -y * sp.log(x + eps_rate)),
+        full * sp.Piecewise((y * sp.log(y), y > 1), (0, True)),
+        full * sp.Piecewise((-y, y > 1), (0, True)),
+        full * sp.Piecewise((sp.log(2 * sp.pi * y) / 2, y > 1), (0, True)),
+    ),
+)
+
+
+# -- knowledge distillation: two vectors of logits, student and teacher -------------------------------
+#
+# Not a registry oracle (the grid of tests/test_oracle.py takes one vector of logits and a class), so
+# tests/test_distillation.py evaluates it on its own grid of confident teachers; the registry's oracle
+# for distillation_loss is the formula written out (lossref._formulas.distillation_per_sample).
+
+vs = sp.symbols(f"v_0:{NUM_CLASSES}", real=True)  #: the teacher's logits
+temperature = sp.Symbol("T", positive=True)  #: distillation: the temperature
+kd_alpha = sp.Symbol("alpha", nonnegative=True)  #: distillation: the weight of the soft term, in [0, 1]
+
+_soft_student = tuple(x_ / temperature for x_ in xs)
+_soft_teacher = tuple(v_ / temperature for v_ in vs)
+_q_teacher = [_softmax(_soft_teacher, c) for c in range(NUM_CLASSES)]
+_p_student = [_softmax(_soft_student, c) for c in range(NUM_CLASSES)]
+_kd_soft = [_q_teacher[c] * log_softmax(_soft_teacher, c) for c in range(NUM_CLASSES)]  # q log q
+_kd_cross = [-_q_teacher[c] * log_softmax(_soft_student, c) for c in range(NUM_CLASSES)]  # -q log p
+_kd_hard = [-qs[c] * log_softmax(xs, c) for c in range(NUM_CLASSES)]  # -y log s
+_kd_scale = kd_alpha * temperature**2
+
+# textbook: v_c the teacher's logits, p_c and q_c the softened softmaxes, s_c the student's at T = 1,
+# y_c the one-hot label (the definition's q_c: target)
+_V, _S, _Y = map(sp.IndexedBase, ("v", "s", "y"))
+_CONCRETE[_V], _CONCRETE[_Y] = vs, qs
+
+
+def _softmax_at(logits: sp.IndexedBase, scale: sp.Expr) -> sp.Expr:
+    return sp.exp(logits[_c] / scale) / sp.Sum(sp.exp(logits[_j] / scale), (_j, 0, _C - 1))
+
+
+DISTILLATION = SymbolicLoss(
+    name="distillation_loss",
+    expr=_kd_scale * (sum(_kd_soft) + sum(_kd_cross)) + (1 - kd_alpha) * sum(_kd_hard),
+    args={"input": xs, "teacher": vs, "target": qs, "temperature": temperature, "alpha": kd_alpha},
+    defaults={"temperature": 4.0, "alpha": 0.9},
+    # d/dx_k: alpha T (sum(q) p_k - q_k) + (1 - alpha) (sum(y) s_k - y_k); sum(q) = 1 is left to the
+    # terms, so that they sum to the derivative exactly
+    grad_terms=tuple(
+        (
+            kd_alpha * temperature * sum(_q_teacher) * _p_student[k],
+            -kd_alpha * temperature * _q_teacher[k],
+            (1 - kd_alpha) * sum(qs) * _softmax(xs, k),
+            -(1 - kd_alpha) * qs[k],
+        )
+        for k in range(NUM_CLASSES)
+    ),
+    stable=_kd_scale * (sum(_kd_soft) + sum(_kd_cross)) + (1 - kd_alpha) * sum(_kd_hard),
+    textbook=Textbook(
+        form=_kd_scale * _over_classes(_Q[_c] * (sp.log(_Q[_c]) - sp.log(_P[_c])))
+        - (1 - kd_alpha) * _over_classes(_Y[_c] * sp.log(_S[_c])),
+        variable=_X[_k],
+        # for a one-hot (or any normalised) label y and sum(q) = 1
+        gradient=kd_alpha * temperature * (_P[_k] - _Q[_k]) + (1 - kd_alpha) * (_S[_k] - _Y[_k]),
+        where=(
+            (_P[_c], _softmax_at(_X, temperature)),
+            (_Q[_c], _softmax_at(_V, temperature)),
+            (_S[_c], _softmax_at(_X, sp.S.One)),
+        ),
+    ),
+    # q log q against -q log p (the KL cancels where the student matches the teacher), and the CE
+    value_terms=(_kd_scale * sum(_kd_soft), _kd_scale * sum(_kd_cross), (1 - kd_alpha) * sum(_kd_hard)),
+)
+
+
+# -- Jensen-Shannon divergence: two vectors of logits x (input) and v (other) -------------------------
+#
+# Not a registry oracle either (two vectors of logits): tests/test_js_divergence.py evaluates it.
+
+_p_js = [_softmax(xs, c) for c in range(NUM_CLASSES)]
+_r_js = [_softmax(vs, c) for c in range(NUM_CLASSES)]
+_m_js = [(_p_js[c] + _r_js[c]) / 2 for c in range(NUM_CLASSES)]
+_js_terms = (
+    [_p_js[c] * log_softmax(xs, c) / 2 for c in range(NUM_CLASSES)],  # p log p / 2
+    [_r_js[c] * log_softmax(vs, c) / 2 for c in range(NUM_CLASSES)],  # r log r / 2
+    [-(_p_js[c] + _r_js[c]) * sp.log(_m_js[c]) / 2 for c in range(NUM_CLASSES)],  # -m log m
+)
+_js = sum(sum(terms) for terms in _js_terms)
+_R, _M = sp.IndexedBase("r"), sp.IndexedBase("m")
+_JS_P = sp.Symbol("JS_p")  # sum_c p_c log(p_c / m_c)
+
+JS_DIVERGENCE = SymbolicLoss(
+    name="js_divergence",
+    expr=_js,
+    args={"input": xs, "other": vs},
+    defaults={},
+    # d/dx_k = p_k (log(p_k / m_k) - sum_c p_c log(p_c / m_c)) / 2, as its two sums
+    grad_terms=tuple(
+        (
+            _p_js[k] * (log_softmax(xs, k) - sp.log(_m_js[k])) / 2,
+            -_p_js[k]
+            * sum(_p_js[c] * (log_softmax(xs, c) - sp.log(_m_js[c])) for c in range(NUM_CLASSES))
+            / 2,
+        )
+        for k in range(NUM_CLASSES)
+    ),
+    stable=_js,
+    textbook=Textbook(
+        form=(
+            _over_classes(_P[_c] * sp.log(_P[_c] / _M[_c])) + _over_classes(_R[_c] * sp.log(_R[_c] / _M[_c]))
+        )
+        / 2,
+        variable=_X[_k],
+        gradient=_P[_k] * (sp.log(_P[_k] / _M[_k]) - _JS_P) / 2,
+        where=(
+            (_JS_P, _over_classes(_P[_c] * sp.log(_P[_c] / _M[_c]))),
+            (_M[_c], (_P[_c] + _R[_c]) / 2),
+            (_P[_c], _softmax_at(_X, sp.S.One)),
+            (_R[_c], _softmax_at(_V, sp.S.One)),
+        ),
+    ),
+    # p log p, r log r and -m log m cancel where p is close to r: judged on their magnitudes
+    value_terms=tuple(sum(terms) for terms in _js_terms),
 )

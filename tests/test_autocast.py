@@ -15,12 +15,13 @@ REFUSED = [spec for spec in LOSSES if spec.autocast == "refuses"]
 @pytest.mark.parametrize("spec", UPCAST, ids=lambda s: s.name)
 def test_loss_is_float32_under_autocast_and_equals_the_float32_loss_of_the_rounded_input(spec, dtype):
     inputs = spec.make_inputs((4, 3, 5, 6) if spec.target == "region" else (6, 5), seed=1)
+    first = spec.args[0].name  # input, or distillation_loss's student
     low = inputs.input.to(dtype).requires_grad_()
     with torch.autocast("cpu", dtype=dtype):
-        loss = spec.call(inputs.replace(input=low))
+        loss = spec.call(inputs.replace(**{first: low}))
     assert loss.dtype == torch.float32
     exact = low.detach().float().requires_grad_()
-    expected = spec.call(inputs.replace(input=exact))
+    expected = spec.call(inputs.replace(**{first: exact}))
     assert torch.equal(loss, expected)  # the same float32 computation, not merely close
     loss.sum().backward()
     expected.sum().backward()

@@ -35,7 +35,9 @@ def curves(domain: str, lo: float, hi: float, points: int = 401) -> list[tuple[s
 
     found = []
     for spec in LOSSES:
-        if spec.domain != domain or spec.target not in ("elementwise", "class indices"):
+        # a third tensor (a variance) has no axis on this figure
+        two_tensors = [a.name for a in spec.args] == ["input", "target"]
+        if spec.domain != domain or spec.target not in ("elementwise", "class indices") or not two_tensors:
             continue
         x = torch.linspace(lo, hi, points, dtype=torch.float64, requires_grad=True)
         if spec.target == "class indices":  # two classes, the true one first, the other at 0
