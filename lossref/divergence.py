@@ -176,7 +176,7 @@ def kl_div(
         >>> # KL(q || p) per sample: (0.9 ln 1.8 + 0.1 ln 0.2 + 0) / 2
         >>> round(kl_div(log_p, q, reduction="batchmean").item(), 4)
         0.184
-        >>> # a target of probability 0 contributes 0 (torch: NaN at log_target=-inf)
+        >>> # a target of probability 0 adds 0 (torch: NaN)
         >>> kl_div(
         ...     log_p[:1],
         ...     torch.tensor([[0.0, -float("inf")]]),
