@@ -45,6 +45,17 @@ def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> No
         raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
 
 
+def check_elementwise(
+    input: Tensor, target: Tensor, reduction: str, allowed: tuple[str, ...] = REDUCTIONS
+) -> None:
+    """An elementwise loss's arguments: a floating ``input``, a ``target`` of its dtype, device and
+    shape, and a ``reduction`` among ``allowed``."""
+    check_floating(input, "input")
+    check_like(target, "target", input)
+    check_same_shape(target, input)
+    check_reduction(reduction, allowed)
+
+
 def check_tensor(t: object, name: str) -> None:
     if not isinstance(t, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")

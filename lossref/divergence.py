@@ -29,10 +29,10 @@ from lossref._primitives import log_softmax
 from lossref._reduction import legacy_reduction, reduce_backward
 from lossref._reduction import reduce as reduce_loss  # `reduce` is torch's legacy argument here
 from lossref._validation import (
+    check_elementwise,
     check_floating,
     check_like,
     check_reduction,
-    check_same_shape,
     check_tensor,
     checked,
     compiled_assert,
@@ -187,10 +187,7 @@ def kl_div(
     """
     legacy = size_average is not None or reduce is not None
     reduction = legacy_reduction(size_average, reduce, reduction)
-    check_floating(input, "input")
-    check_like(target, "target", input)
-    check_same_shape(target, input)
-    check_reduction(reduction, KL_REDUCTIONS)
+    check_elementwise(input, target, reduction, KL_REDUCTIONS)
     if reduction == "mean" and not legacy and not torch.compiler.is_compiling():
         warnings.warn(MEAN_WARNING, stacklevel=3)  # the caller of the autocast wrapper
 

@@ -19,11 +19,9 @@ from lossref._loss import _Loss
 from lossref._reduction import legacy_reduction
 from lossref._reduction import reduce as reduce_loss  # `reduce` is torch's legacy argument here
 from lossref._validation import (
-    check_floating,
+    check_elementwise,
     check_like,
     check_nonnegative,
-    check_reduction,
-    check_same_shape,
     check_tensor,
 )
 
@@ -143,10 +141,7 @@ def gaussian_nll_loss(
         >>> round(gaussian_nll_loss(x, y, 2.0, full=True).item(), 4)
         1.3905
     """
-    check_floating(input, "input")
-    check_like(target, "target", input)
-    check_same_shape(target, input)
-    check_reduction(reduction)
+    check_elementwise(input, target, reduction)
     v = _ClampMin.apply(_variance(var, input), eps)
     loss = 0.5 * (torch.log(v) + (input - target) ** 2 / v)
     if full:
@@ -262,10 +257,7 @@ def poisson_nll_loss(
         -0.0794
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
-    check_floating(input, "input")
-    check_like(target, "target", input)
-    check_same_shape(target, input)
-    check_reduction(reduction)
+    check_elementwise(input, target, reduction)
     if log_input:
         loss = torch.exp(input) - target * input
     else:
