@@ -20,7 +20,6 @@ import warnings
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from lossref._autocast import float32_under_autocast
@@ -79,19 +78,22 @@ class _KLDiv(torch.autograd.Function):
         else:
             # t (log t - x): one rounding fewer than xlogy(t, t) - t x; log(1) = 0 where t = 0
             loss = t * (torch.log(torch.where(zero, 1.0, t)) - x)
-        # a term without mass is 0 whatever the input (torch: 0 * inf = NaN), but NaN stays NaN
-        loss = torch.where(zero & ~torch.isnan(x), 0.0, loss)
+        # a term without mass is 0 whatever the input (torch: 0 * inf = NaN), but NaN stays NaN;
+        # x == x is "not NaN", which inductor vectorizes (isnan it computes one element at a time)
+        loss = torch.where(zero & (x == x), 0.0, loss)
         return reduce_loss(loss, reduction)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
         x, t, ctx.log_target, ctx.reduction = inputs
-        ctx.save_for_backward(x, t)
+        ctx.numel = x.numel()
+        # the input is read only by the target's gradient: saved only when that is needed
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, t)
 
     @staticmethod
     def backward(ctx, g: Tensor):
         x, t = ctx.saved_tensors
-        g = reduce_backward(g, ctx.reduction, x.numel())  # 0-dim unless reduction='none'
+        g = reduce_backward(g, ctx.reduction, ctx.numel)  # 0-dim unless reduction='none'
         zero = _no_mass(t, ctx.log_target)
         grad_x = grad_t = None
         if ctx.log_target:
@@ -490,23 +492,29 @@ class DistillationLoss(_Loss):
 _LOG_2 = math.log(2.0)
 
 
-def _log_two_over_one_plus_exp(x: Tensor) -> Tensor:
-    r""":math:`\log 2 - \operatorname{softplus}(x) = \log(2 / (1 + e^x))`, accurate near :math:`x = 0`
-    (where :math:`p \approx m`) as :math:`-\operatorname{log1p}(\operatorname{expm1}(x) / 2)`; each
-    branch sees its own range of :math:`x`, so neither overflows, also in a second derivative."""
-    small = -torch.log1p(torch.expm1(x.clamp(max=1.0)) / 2)
-    large = _LOG_2 - F.softplus(x.clamp(min=1.0))
-    return torch.where(x < 1.0, small, large)
+def _js_terms(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    r"""The two terms of one class, :math:`p \log(p / m)` and :math:`r \log(r / m)`, of
+    :math:`a = \log p` and :math:`b = \log r`, with :math:`m = (p + r) / 2`.
 
-
-def _half_js_terms(log_a: Tensor, log_b: Tensor) -> Tensor:
-    r""":math:`a_c (\log a_c - \log m_c)` with :math:`m = (a + b) / 2`, as
-    :math:`a_c (\log 2 - \operatorname{softplus}(\log b_c - \log a_c))`: no mixture is formed, so
-    nothing cancels when :math:`a \approx b` and nothing overflows. 0 with gradient 0 where
-    :math:`a_c = 0` (:math:`\log a_c = -\infty`); a NaN stays NaN."""
-    has_mass = log_a != -math.inf
-    safe = torch.where(has_mass, log_a, 0.0)
-    return torch.where(has_mass, torch.exp(safe) * _log_two_over_one_plus_exp(log_b - safe), 0.0)
+    With :math:`d = b - a`, :math:`\log(p / m) = L(d)` and :math:`\log(r / m) = L(-d) = L(d) + d`,
+    where :math:`L(x) = \log(2 / (1 + e^x)) = -\operatorname{log1p}(\operatorname{expm1}(x) / 2)`.
+    That form is accurate for :math:`x \le 0` (no cancellation where :math:`p \approx r`, no
+    overflow), so :math:`L` is computed once, at :math:`-|d|`, and the other log is that plus
+    :math:`-|d|`: one ``expm1`` and one ``log1p`` per class, and no mixture is ever formed. A class
+    of no mass (:math:`a` or :math:`b = -\infty`) gives its own term 0, with gradient 0, and the other
+    term :math:`\log 2`; every masked position holds finite numbers, so no NaN reaches a gradient.
+    A NaN stays NaN.
+    """
+    has_a, has_b = a != -math.inf, b != -math.inf
+    d = torch.where(has_a & has_b, b - a, 0.0)
+    low = torch.where(d <= 0, d, -d)  # -|d|, with the derivative of the branch L needs at d = 0
+    log_low = -torch.log1p(torch.expm1(low) / 2)  # L(-|d|), in [0, log 2)
+    log_high = log_low + low  # L(|d|) = L(-|d|) - |d|
+    log_p_over_m = torch.where(has_b, torch.where(d <= 0, log_low, log_high), _LOG_2)
+    log_r_over_m = torch.where(has_a, torch.where(d <= 0, log_high, log_low), _LOG_2)
+    p_term = torch.where(has_a, torch.exp(a) * log_p_over_m, 0.0)
+    r_term = torch.where(has_b, torch.exp(b) * log_r_over_m, 0.0)
+    return p_term, r_term
 
 
 class _JSTerms(torch.autograd.Function):
@@ -520,7 +528,8 @@ class _JSTerms(torch.autograd.Function):
 
     @staticmethod
     def forward(a: Tensor, b: Tensor) -> Tensor:
-        return 0.5 * (_half_js_terms(a, b) + _half_js_terms(b, a))
+        p_term, r_term = _js_terms(a, b)
+        return 0.5 * (p_term + r_term)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -528,8 +537,8 @@ class _JSTerms(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g: Tensor):
-        a, b = ctx.saved_tensors
-        return 0.5 * g * _half_js_terms(a, b), 0.5 * g * _half_js_terms(b, a)
+        p_term, r_term = _js_terms(*ctx.saved_tensors)
+        return 0.5 * g * p_term, 0.5 * g * r_term
 
 
 @float32_under_autocast
@@ -553,7 +562,10 @@ def js_divergence(input: Tensor, other: Tensor, reduction: str = "mean") -> Tens
     Stable from logits: :math:`\log p` and :math:`\log r` are log-softmaxes
     (:func:`~lossref.log_softmax`), and :math:`\log(p_c / m_c) = \log 2 - \operatorname{softplus}(\log
     r_c - \log p_c)`, the log of the mixture :math:`\operatorname{logaddexp}(\log p_c, \log r_c) - \log
-    2` without its cancellation: no probability is formed and then logged, so classes of probability
+    2` without its cancellation (computed as :math:`-\operatorname{log1p}(\operatorname{expm1}(x) / 2)`
+    at :math:`x = -|\log r_c - \log p_c|`, accurate where :math:`p_c \approx r_c`, and the other
+    log from it, :math:`\log(r_c / m_c) = \log(p_c / m_c) + \log r_c - \log p_c`): no probability
+    is formed and then logged, so classes of probability
     1e-30 and exactly 0 (a logit of :math:`-\infty`: 0 with gradient 0) keep their accuracy. The usual
     code, ``((p + r) / 2).log()`` (AugMix clamps it at 1e-7), rounds the mixture first.
 

@@ -32,7 +32,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 class _ClampMin(torch.autograd.Function):
     r"""``max(v, eps)`` whose gradient passes to ``v`` unchanged, also where ``v < eps``: torch's
-    ``gaussian_nll_loss`` clamps the variance in place under ``no_grad``, so its gradient is the
+    ``gaussian_nll_loss`` clamps a copy of the variance under ``no_grad``, so its gradient is the
     loss's derivative at the clamped value, handed to ``v`` as if there were no clamp."""
 
     generate_vmap_rule = True
@@ -97,7 +97,7 @@ def gaussian_nll_loss(
     plus a constant; with a predicted variance the model learns its own noise level
     (heteroscedastic regression).
 
-    The clamp is torch's, gradient included: torch clamps the variance in place under ``no_grad``,
+    The clamp is torch's, gradient included: torch clamps a copy of the variance under ``no_grad``,
     so for :math:`\sigma^2 < \epsilon` the gradient with respect to ``var`` is the derivative at
     :math:`\epsilon`, :math:`\tfrac12 (1/\epsilon - (x - y)^2 / \epsilon^2)`, passed straight to the
     variance (not 0, as the derivative of the clamp would give): at :math:`\sigma^2 = 10^{-8}`,

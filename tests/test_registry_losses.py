@@ -11,6 +11,7 @@ Losses with class-index targets get their option-by-option torch comparison in t
 import inspect
 import re
 import typing
+import warnings
 from typing import Optional
 
 import pytest
@@ -102,6 +103,20 @@ def test_smoke(spec, device, weighted):
     loss = spec.call(inputs, reduction="mean")
     assert loss.shape == () and loss.dtype == torch.float32 and loss.device.type == device
     assert torch.isfinite(loss) and (loss >= 0 or not spec.nonnegative)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_warns_only_as_the_registry_says(spec, reduction):
+    """A call warns only where the registry says it does by design (``spec.mean_warning``, torch's
+    kl_div's 'mean'), exactly once, with that message; the function and the module alike."""
+    inputs = spec.make_inputs((5, 3), seed=1)
+    expected = [spec.mean_warning] if reduction == "mean" and spec.mean_warning else []
+    module = spec.build_module(inputs, reduction=reduction)
+    for call in (lambda: spec.call(inputs, reduction=reduction), lambda: module(*inputs.args.values())):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert [str(w.message) for w in caught] == expected
 
 
 def counted_weight(spec, inputs):

@@ -45,10 +45,9 @@ DTYPE = torch.float64
 #: float64: a few ulp of the loss's size (lossref's formulas are not torch's kernels, so not bitwise)
 TOLERANCE = {"rtol": 1e-12, "atol": 1e-14, "equal_nan": True}
 
-#: lossref's modules that torch has, by class name, from the registry
-LOSSREF_MODULES: dict[str, type[torch.nn.Module]] = {
-    spec.module.__name__: spec.module for spec in LOSSES if spec.torch_function is not None
-}
+#: the registry entries of lossref's modules that torch has, by class name
+SPECS_BY_MODULE = {spec.module.__name__: spec for spec in LOSSES if spec.torch_function is not None}
+LOSSREF_MODULES: dict[str, type[torch.nn.Module]] = {name: s.module for name, s in SPECS_BY_MODULE.items()}
 
 #: torch's ModuleInfo for each of them
 MODULE_INFOS = {
@@ -90,6 +89,11 @@ class Case:
     module: str
     index: int
     desc: str
+
+    @property
+    def spec(self):
+        """The registry entry (tests/conftest.py reads its ``mean_warning``)."""
+        return SPECS_BY_MODULE[self.module]
 
     @property
     def id(self) -> str:
