@@ -33,6 +33,20 @@ from lossref.divergence import (
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 from lossref.likelihood import GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss
 from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
+from lossref.margin import (
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    SoftMarginLoss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+)
 from lossref.overlap import (
     ComboLoss,
     DiceBCELoss,
@@ -93,6 +107,18 @@ __all__ = [
     "GaussianNLLLoss",
     "poisson_nll_loss",
     "PoissonNLLLoss",
+    "hinge_embedding_loss",
+    "HingeEmbeddingLoss",
+    "soft_margin_loss",
+    "SoftMarginLoss",
+    "multilabel_soft_margin_loss",
+    "MultiLabelSoftMarginLoss",
+    "multi_margin_loss",
+    "MultiMarginLoss",
+    "multilabel_margin_loss",
+    "MultiLabelMarginLoss",
+    "margin_ranking_loss",
+    "MarginRankingLoss",
     "l1_loss",
     "mse_loss",
     "smooth_l1_loss",

@@ -253,3 +253,36 @@ def js_per_sample(x: Tensor, z: Tensor) -> Tensor:
     p, r = softmax(x), softmax(z)
     m = (p + r) / 2
     return ((p * torch.log(p / m)).sum(1) + (r * torch.log(r / m)).sum(1)) / 2
+
+
+def multilabel_soft_margin_per_sample(x: Tensor, y: Tensor) -> Tensor:
+    """As written: -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), averaged over the classes (moderate
+    logits only)."""
+    p = torch.sigmoid(x)
+    return (-(y * torch.log(p) + (1 - y) * torch.log(1 - p))).mean(-1)
+
+
+def multi_margin_per_sample(x: Tensor, y: Tensor) -> Tensor:
+    """As written, sample by sample: sum over the other classes i of max(0, 1 - x_y + x_i), over C."""
+    rows = []
+    for scores, true in zip(x, y.tolist(), strict=True):
+        others = [(1 - scores[true] + scores[i]).clamp(min=0) for i in range(len(scores)) if i != true]
+        rows.append(torch.stack(others).sum() / len(scores))
+    return torch.stack(rows)
+
+
+def multilabel_margin_per_sample(x: Tensor, y: Tensor) -> Tensor:
+    """As written, sample by sample: J the indices before the first -1, and the sum over j in J and
+    i not in J of max(0, 1 - x_j + x_i), over C."""
+    rows = []
+    for scores, labels in zip(x, y.tolist(), strict=True):
+        listed = labels[: labels.index(-1)] if -1 in labels else labels
+        others = [i for i in range(len(scores)) if i not in listed]
+        terms = [(1 - scores[j] + scores[i]).clamp(min=0) for j in listed for i in others]
+        rows.append(torch.stack(terms).sum() / len(scores) if terms else scores.sum() * 0)
+    return torch.stack(rows)
+
+
+def margin_ranking(x1: Tensor, x2: Tensor, y: Tensor) -> Tensor:
+    """As written: max(0, -y (x1 - x2)), the default margin 0."""
+    return (-y * (x1 - x2)).clamp(min=0)

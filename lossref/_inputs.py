@@ -233,3 +233,68 @@ def logit_pair_inputs(
     input = 3 * torch.randn(shape, generator=g, dtype=dtype)
     other = 5 * torch.randn(shape, generator=g, dtype=dtype)
     return LossInputs({"input": input, "other": other})
+
+
+def _signs(shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """Labels 1 and -1, half each."""
+    return torch.where(torch.rand(shape, generator=g) < 0.5, 1.0, -1.0).to(dtype)
+
+
+def distance_label_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Distances in [0, 3), either side of the default margin 1, and labels 1 (similar) or -1. No
+    tensor options."""
+    return pair(3 * torch.rand(shape, generator=g, dtype=dtype), _signs(shape, g, dtype))
+
+
+def score_label_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Scores (normal, scale 3) and labels 1 or -1. No tensor options."""
+    return pair(3 * torch.randn(shape, generator=g, dtype=dtype), _signs(shape, g, dtype))
+
+
+def multilabel_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Logits (normal, scale 3) with classes last and 0/1 labels, a third of them 1; ``weighted``
+    adds a positive per-class weight (the last dimension)."""
+    labels = (torch.rand(shape, generator=g) < 1 / 3).to(dtype)
+    options = {"weight": _last_dim_weight(shape, g, dtype)} if weighted else {}
+    return pair(3 * torch.randn(shape, generator=g, dtype=dtype), labels, options)
+
+
+def multi_margin_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Scores (N, C) or (C,) (standard normal: most pairs within the margin 1 of each other) and one
+    class per sample; ``weighted`` adds a positive per-class weight."""
+    c = shape[-1]
+    options = {"weight": 0.5 + 2 * torch.rand(c, generator=g, dtype=dtype)} if weighted else {}
+    target = torch.randint(0, c, shape[:-1], generator=g)
+    return pair(torch.randn(shape, generator=g, dtype=dtype), target, options)
+
+
+def label_list_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Scores (N, C) or (C,) and, per sample, a list of 1 to C - 1 distinct classes, then -1, then
+    indices in [-1, C) that the loss ignores. No tensor options."""
+    c = shape[-1]
+    classes = torch.rand(shape, generator=g).argsort(-1)
+    # 1 to C - 1 classes: every score takes part in a term (no class, or all: loss 0, tested apart)
+    length = torch.randint(1, max(c, 2), (*shape[:-1], 1), generator=g)
+    position = torch.arange(c)
+    ignored = torch.randint(-1, c, shape, generator=g)
+    target = torch.where(position < length, classes, torch.where(position == length, -1, ignored))
+    return pair(torch.randn(shape, generator=g, dtype=dtype), target)
+
+
+def ranking_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Two scores (standard normal) and labels 1 or -1, one in eight 0 (no order). No tensor options."""
+    first, second = (torch.randn(shape, generator=g, dtype=dtype) for _ in range(2))
+    labels = torch.where(torch.rand(shape, generator=g) < 0.125, 0.0, _signs(shape, g, dtype)).to(dtype)
+    return LossInputs({"input1": first, "input2": second, "target": labels})

@@ -11,8 +11,8 @@ on a loss's name. Adding a loss means: its function and module, one entry here, 
 Examples:
     >>> from lossref.registry import LOSSES, get
     >>> names = [spec.name for spec in LOSSES]
-    >>> len(names), len(set(names))  # 29 losses, no name twice
-    (29, 29)
+    >>> len(names), len(set(names))  # 35 losses, no name twice
+    (35, 35)
     >>> names[:2]  # binary cross-entropy, on probabilities and on logits
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits']
     >>> spec = get("binary_cross_entropy_with_logits")
@@ -44,15 +44,21 @@ from lossref._inputs import (
     bce_inputs,
     bce_logits_inputs,
     class_inputs,
+    distance_label_inputs,
     distillation_inputs,
     focal_inputs,
     gaussian_inputs,
     kl_inputs,
+    label_list_inputs,
     logit_pair_inputs,
+    multi_margin_inputs,
+    multilabel_inputs,
     poisson_inputs,
+    ranking_inputs,
     region_class_inputs,
     region_inputs,
     regression_inputs,
+    score_label_inputs,
 )
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.boundary import (
@@ -75,6 +81,20 @@ from lossref.divergence import (
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 from lossref.likelihood import GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss
 from lossref.lovasz import LovaszHingeLoss, LovaszSoftmaxLoss, lovasz_hinge, lovasz_softmax
+from lossref.margin import (
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    SoftMarginLoss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+)
 from lossref.overlap import (
     ComboLoss,
     DiceBCELoss,
@@ -135,6 +155,9 @@ class Arg:
     differentiable: bool = False
     #: it holds integers: class indices, or lengths (of sequences, as CTC's)
     integer: bool = False
+    #: it holds labels (1 and -1, or 0 and 1), taken in the input's floating dtype or as integers
+    #: (torch's own tests pass ``int64`` labels)
+    labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,8 +225,11 @@ class LossSpec:
     name: str
     function: Callable[..., Tensor]
     module: type[nn.Module]
-    #: what the first argument holds (``"log-rates"``: the log of a Poisson rate)
-    domain: Literal["logits", "probabilities", "log-probabilities", "log-rates", "predictions", "embeddings"]
+    #: what the first argument holds (``"log-rates"``: the log of a Poisson rate; ``"distances"``: a
+    #: distance between two embeddings, which the hinge embedding loss scores against a label)
+    domain: Literal[
+        "logits", "probabilities", "log-probabilities", "log-rates", "predictions", "distances", "embeddings"
+    ]
     #: ``"elementwise"``: target has the input's shape and the loss is per element;
     #: ``"class indices"``: input is (C,) or (N, C, d...) and target holds one class per sample;
     #: ``"region"``: a segmentation loss scoring whole images (lossref._region's conventions): binary
@@ -249,6 +275,10 @@ class LossSpec:
     no_vmap: Optional[str] = None
     #: why ``torch.compile(fullgraph=True)`` cannot capture the loss whole; ``None``: it can
     no_fullgraph: Optional[str] = None
+    #: why the loss is NaN where torch's kernel gives a number for a NaN score (its multi-margin
+    #: kernels add a term only where it is positive, so a NaN term is dropped); ``None``: NaN where
+    #: torch's is (tests/test_bad_input.py)
+    nan_where_torch_drops_it: Optional[str] = None
     #: eager speed a loss torch lacks may spend beyond its fastest peer's, and why: ``(ratio, why)``;
     #: ``None``: at most the fastest peer's time (benchmarks/run.py checks it)
     eager_allowance: Optional[tuple[float, str]] = None
@@ -336,11 +366,16 @@ _FOCAL_CHAPTER = "chapters/classification/focal_loss"
 _REGRESSION_CHAPTER = "chapters/regression/regression"
 _REGION_CHAPTER = "chapters/segmentation/region_losses"
 _LIKELIHOOD_CHAPTER = "chapters/likelihood/divergences"
+_MARGIN_CHAPTER = "chapters/margins/score_margins"
 
 #: class losses: every grid without and with a class weight
 _CLASS_WEIGHTS: tuple[dict[str, Any], ...] = ({}, {"weight": (1.0, 2.0, 0.5)})
 _WEIGHT = Arg("weight", differentiable=True)
 _CLASS_TARGET = Arg("target", integer=True)
+_LABELS = Arg("target", labels=True)
+_DROPS_NAN = (
+    "NaN in gives NaN out: torch's kernel adds a hinge term only where it is positive, which a NaN is not"
+)
 _REGRESSION_ARGS = (Arg("input", differentiable=True), Arg("target", differentiable=True))
 
 _SORTS = (
@@ -592,6 +627,110 @@ LOSSES: tuple[LossSpec, ...] = (
         ),
         papers=("lin1991divergence", "hendrycks2020augmix"),
         chapter=_LIKELIHOOD_CHAPTER,
+    ),
+    LossSpec(
+        name="hinge_embedding_loss",
+        function=hinge_embedding_loss,
+        module=HingeEmbeddingLoss,
+        domain="distances",
+        target="elementwise",
+        generate=distance_label_inputs,
+        oracle=Symbolic(
+            "HINGE_EMBEDDING",
+            settings=({"margin": 1.0}, {"margin": 0.5}),
+            targets=(1.0, -1.0),
+        ),
+        args=(Arg("input", differentiable=True), _LABELS),
+        torch_function=F.hinge_embedding_loss,
+        papers=("hadsell2006dimensionality",),
+        nonnegative=False,
+        chapter=_MARGIN_CHAPTER,
+    ),
+    LossSpec(
+        name="soft_margin_loss",
+        function=soft_margin_loss,
+        module=SoftMarginLoss,
+        domain="logits",
+        target="elementwise",
+        generate=score_label_inputs,
+        oracle=Symbolic("SOFT_MARGIN", targets=(1.0, -1.0)),
+        args=(Arg("input", differentiable=True), _LABELS),
+        torch_function=F.soft_margin_loss,
+        papers=("bartlett2006convexity",),
+        chapter=_MARGIN_CHAPTER,
+    ),
+    LossSpec(
+        name="multilabel_soft_margin_loss",
+        function=multilabel_soft_margin_loss,
+        module=MultiLabelSoftMarginLoss,
+        domain="logits",
+        target="sample",
+        generate=multilabel_inputs,
+        oracle=Reference(
+            formulas.multilabel_soft_margin_per_sample,
+            "its terms are binary_cross_entropy_with_logits's, which the oracle grid checks at extreme "
+            "logits (BCE_WITH_LOGITS); the mean over the classes is checked against the formula "
+            "written out",
+        ),
+        args=(Arg("input", differentiable=True), Arg("target", differentiable=True, labels=True)),
+        options=(_WEIGHT,),
+        torch_function=F.multilabel_soft_margin_loss,
+        chapter=_MARGIN_CHAPTER,
+    ),
+    LossSpec(
+        name="multi_margin_loss",
+        function=multi_margin_loss,
+        module=MultiMarginLoss,
+        domain="logits",
+        target="sample",
+        generate=multi_margin_inputs,
+        oracle=Reference(
+            formulas.multi_margin_per_sample,
+            "piecewise linear in the scores (no rounding to amplify): checked against the sum over the "
+            "other classes written out, sample by sample",
+        ),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        options=(_WEIGHT,),
+        torch_function=F.multi_margin_loss,
+        nan_where_torch_drops_it=_DROPS_NAN,
+        papers=("weston1999support",),
+        chapter=_MARGIN_CHAPTER,
+    ),
+    LossSpec(
+        name="multilabel_margin_loss",
+        function=multilabel_margin_loss,
+        module=MultiLabelMarginLoss,
+        domain="logits",
+        target="sample",
+        generate=label_list_inputs,
+        oracle=Reference(
+            formulas.multilabel_margin_per_sample,
+            "piecewise linear in the scores, with a target of index lists: checked against the sum over "
+            "listed and unlisted classes written out, sample by sample",
+        ),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        torch_function=F.multilabel_margin_loss,
+        nan_where_torch_drops_it=_DROPS_NAN,
+        chapter=_MARGIN_CHAPTER,
+    ),
+    LossSpec(
+        name="margin_ranking_loss",
+        function=margin_ranking_loss,
+        module=MarginRankingLoss,
+        domain="logits",
+        target="elementwise",
+        generate=ranking_inputs,
+        oracle=Reference(
+            formulas.margin_ranking,
+            "three tensors, which the oracle grid (an input and a target) does not take; piecewise "
+            "linear: checked against the formula written out",
+        ),
+        # the loss is differentiable in the labels too (torch's is), but a label is 1, -1 or 0: a
+        # perturbed one is refused, so the tests do not take its gradient
+        args=(Arg("input1", differentiable=True), Arg("input2", differentiable=True), _LABELS),
+        torch_function=F.margin_ranking_loss,
+        papers=("herbrich2000large",),
+        chapter=_MARGIN_CHAPTER,
     ),
     LossSpec(
         name="gaussian_nll_loss",

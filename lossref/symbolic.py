@@ -94,6 +94,10 @@ __all__ = [
     "kd_alpha",
     "DISTILLATION",
     "JS_DIVERGENCE",
+    "label",
+    "margin",
+    "SOFT_MARGIN",
+    "HINGE_EMBEDDING",
 ]
 
 #: logit, probability, target, weight, positive-class weight
@@ -1001,4 +1005,40 @@ JS_DIVERGENCE = SymbolicLoss(
     ),
     # p log p, r log r and -m log m cancel where p is close to r: judged on their magnitudes
     value_terms=tuple(sum(terms) for terms in _js_terms),
+)
+
+
+# -- score margins: a score and a label 1 or -1 ---------------------------------------------------
+
+#: a label, 1 or -1
+label = sp.Symbol("y", real=True)
+#: a margin
+margin = sp.Symbol("Delta", real=True)
+
+SOFT_MARGIN = SymbolicLoss(
+    name="soft_margin_loss",
+    expr=sp.log(1 + sp.exp(-label * x)),
+    args={"input": x, "target": label},
+    defaults={},
+    grad_terms=(-label * sigmoid(-label * x),),
+    # -log sigmoid(y x), which torch's logsigmoid evaluates as max(-y x, 0) + log(1 + exp(-|y x|))
+    stable=softplus(-label * x),
+    textbook=Textbook(
+        form=sp.log(1 + sp.exp(-label * x)),
+        variable=x,
+        gradient=-label * _sigma(-label * x),
+    ),
+)
+
+# the hinge max(0, Delta - x) with the kink on the active side, torch's (clamp_min's) gradient there
+_hinge_embedding = sp.Piecewise((x, label > 0), (sp.Piecewise((margin - x, x <= margin), (0, True)), True))
+
+HINGE_EMBEDDING = SymbolicLoss(
+    name="hinge_embedding_loss",
+    expr=_hinge_embedding,
+    args={"input": x, "target": label, "margin": margin},
+    defaults={"margin": 1.0},
+    grad_terms=(sp.Piecewise((1, label > 0), (sp.Piecewise((-1, x <= margin), (0, True)), True)),),
+    stable=_hinge_embedding,
+    textbook=Textbook(form=_hinge_embedding, variable=x, gradient=sp.diff(_hinge_embedding, x)),
 )

@@ -34,6 +34,8 @@ OTHER_THAN_DEFAULT = {
     "log_input": False,
     "full": True,
     "eps": 1e-3,
+    "margin": 0.5,
+    "p": 2,
 }
 SHAPE = (4, 3)
 

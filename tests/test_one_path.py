@@ -105,6 +105,7 @@ def test_oracle_grid_gives_the_same_numbers_in_every_mode(spec, dtype):
     inputs, targets = (PREDICTIONS, REGRESSION_TARGETS) if spec.domain == "predictions" else (LOGITS, TARGETS)
     if spec.target == "region":
         inputs = REGION_LOGITS
+    inputs, targets = spec.oracle.inputs or inputs, spec.oracle.targets or targets  # as the oracle's grid
     for setting in spec.oracle.settings:
         x, target, options = grid_tensors(spec, dtype, grid_points(spec, inputs, targets, setting))
         others = differentiable_options(spec, options)

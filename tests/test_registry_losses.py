@@ -258,7 +258,7 @@ def test_rejects_integer_values(spec):
     """Every argument of real values refuses an integer tensor, naming itself."""
     inputs = spec.make_inputs(small(spec))
     for arg in spec.args:
-        if arg.integer:
+        if arg.integer or arg.labels:  # labels may come as integers (test_takes_integer_labels)
             continue
         bad = inputs.args[arg.name].round().long()
         with pytest.raises(TypeError, match=f"{arg.name} must have a floating-point dtype, got torch.int64"):
@@ -284,11 +284,18 @@ def test_rejects_options_of_another_dtype(spec):
 @pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
 def test_rejects_target_of_another_dtype(spec):
     inputs = spec.make_inputs((3,))
-    with pytest.raises(TypeError, match="target has dtype torch.float64 but input has dtype torch.float32"):
+    first = spec.args[0].name
+    with pytest.raises(
+        TypeError, match=f"target has dtype torch.float64 but {first} has dtype torch.float32"
+    ):
         spec.call(inputs.replace(target=inputs.target.double()))
 
 
-@pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
+def label_args(spec) -> list[str]:
+    return [a.name for a in spec.args if a.labels]
+
+
+@pytest.mark.parametrize("spec", [s for s in ELEMENTWISE if not label_args(s)], ids=lambda s: s.name)
 def test_rejects_integer_targets_with_the_fix(spec):
     inputs = spec.make_inputs((3,))
     with pytest.raises(
@@ -297,10 +304,23 @@ def test_rejects_integer_targets_with_the_fix(spec):
         spec.call(inputs.replace(target=inputs.target.round().long()))
 
 
+@pytest.mark.parametrize("spec", [s for s in LOSSES if label_args(s)], ids=lambda s: s.name)
+def test_takes_integer_labels(spec):
+    """Labels (1 and -1, or 0 and 1) give the same loss as integers, as torch's own tests pass them,
+    and refuse bool (whose False torch reads as a third label) with the fix."""
+    inputs = spec.make_inputs(small(spec), seed=2)
+    for name in label_args(spec):
+        labels = inputs.args[name]
+        torch.testing.assert_close(spec.call(inputs.replace(**{name: labels.long()})), spec.call(inputs))
+        with pytest.raises(TypeError, match=rf"{name} must hold labels as numbers.*got torch.bool; "):
+            spec.call(inputs.replace(**{name: labels > 0}))
+
+
 @pytest.mark.parametrize("spec", ELEMENTWISE, ids=lambda s: s.name)
 def test_rejects_shape_mismatch(spec):
     inputs = spec.make_inputs((3, 2))
-    with pytest.raises(ValueError, match=r"target must have the shape of input \(3, 2\), got \(3, 1\)"):
+    expected = f"target must have the shape of {spec.args[0].name} (3, 2), got (3, 1)"
+    with pytest.raises(ValueError, match=re.escape(expected)):
         spec.call(inputs.replace(target=inputs.target[:, :1]))
 
 
@@ -380,7 +400,7 @@ def gradients_against_torch(spec, args, options, reduction, seed, layout):
         if fn is spec.torch_function:  # torch sees contiguous copies (its nll_loss backward cannot
             # write a channels_last gradient); the gradient flows back through the copy to the same leaf
             views = {k: v.contiguous() for k, v in views.items()}
-            opts = for_torch(spec, opts, views["input"].shape)
+            opts = for_torch(spec, opts, views[spec.args[0].name].shape)
         loss = fn(*views.values(), reduction=reduction, **opts)
         upstream = torch.rand(loss.shape, generator=torch.Generator().manual_seed(seed), dtype=loss.dtype)
         results.append((loss, *torch.autograd.grad(loss, leaves, upstream)))
