@@ -30,6 +30,8 @@ bad inputs differently; each is tested (``tests/test_bad_input.py``, ``tests/tes
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Literal, Optional
 
 import torch
@@ -295,4 +297,45 @@ def check_nonnegative(t: Tensor, name: str, what: str) -> None:
         raise ValueError(
             f"{name} must be non-negative ({what}), but {int(bad.sum())} of {data.numel()} elements are "
             f"negative (e.g. {data[bad][0].item()!r})"
+        )
+
+
+def check_real_number(value: float, name: str) -> float:
+    """A finite Python real number (not a bool or a tensor, which would put a value into the graph):
+    its float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = f"; pass a Python number, e.g. {name}.item()" if isinstance(value, Tensor) else ""
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}{hint}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value}")
+    return float(value)
+
+
+def check_sample_classes(
+    target: Tensor, input: Tensor, num_classes: int, input_name: str = "input", hint: str = ""
+) -> None:
+    """One class index per sample of scores with the classes last: shape ``input.shape[:-1]``
+    (``()`` for an input (C,), (N,) for (N, C)), an integer dtype, values in [0, C) (read from the data)."""
+    check_tensor(target, "target")
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise TypeError(f"target must hold class indices with an integer dtype, got {target.dtype}{hint}")
+    expected = input.shape[:-1]
+    if target.shape != expected:
+        raise ValueError(
+            f"target must have shape {tuple(expected)}, one class index per sample of {input_name} "
+            f"{tuple(input.shape)}, got {tuple(target.shape)}"
+        )
+    if target.device != input.device:
+        raise ValueError(f"target is on device {target.device} but {input_name} is on {input.device}")
+    data = checked(target)
+    if data is None:
+        return
+    bad = (data < 0) | (data >= num_classes)
+    message = f"target must hold class indices in [0, {num_classes})"
+    if torch.compiler.is_compiling():  # the graph cannot branch on the values
+        compiled_assert(~bad.any(), message)
+        return
+    if bool(bad.any()):  # data-dependent: synchronises a GPU stream
+        raise ValueError(
+            f"{message}, got {int(data[bad][0])}; {int(bad.sum())} of {data.numel()} targets are out of range"
         )

@@ -32,9 +32,7 @@ from lossref._validation import (
     check_floating,
     check_like,
     check_reduction,
-    check_tensor,
-    checked,
-    compiled_assert,
+    check_sample_classes,
 )
 
 __all__ = [
@@ -292,37 +290,6 @@ def _check_logit_pair(first: Tensor, first_name: str, second: Tensor, second_nam
         )
 
 
-def _check_class_target(target: Tensor, student: Tensor) -> None:
-    """Class indices, shape (N,), integer dtype, values in [0, C) (the value check reads the data)."""
-    check_tensor(target, "target")
-    n, num_classes = student.shape
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise TypeError(
-            f"target must hold class indices with an integer dtype, got {target.dtype}; pass target.long(), "
-            f"or target.argmax(dim=1) for one-hot labels (soft labels are what teacher is for)"
-        )
-    if target.shape != (n,):
-        raise ValueError(
-            f"target must have shape ({n},), one class index per sample of student {tuple(student.shape)}, "
-            f"got {tuple(target.shape)}"
-        )
-    if target.device != student.device:
-        raise ValueError(f"target is on device {target.device} but student is on {student.device}")
-    data = checked(target)
-    if data is None:
-        return
-    message = f"target must hold class indices in [0, {num_classes})"
-    if torch.compiler.is_compiling():  # the graph cannot branch on the values
-        compiled_assert(~((data < 0) | (data >= num_classes)).any(), message)
-        return
-    bad = (data < 0) | (data >= num_classes)
-    if bool(bad.any()):
-        raise ValueError(
-            f"{message}, got class index {int(data[bad][0])}; {int(bad.sum())} of {data.numel()} targets "
-            f"are out of range"
-        )
-
-
 @float32_under_autocast
 def distillation_loss(
     student: Tensor,
@@ -427,7 +394,8 @@ def distillation_loss(
                 f"alpha={alpha}; pass target (class indices of shape (N,)) for the hard-label term"
             )
     else:
-        _check_class_target(target, student)
+        hint = "; pass target.long(), or target.argmax(dim=1) for one-hot labels (soft ones go in teacher)"
+        check_sample_classes(target, student, student.shape[1], "student", hint)
 
     loss: Optional[Tensor] = None
     log_p: Optional[Tensor] = None

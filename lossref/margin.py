@@ -24,7 +24,6 @@ differences common to the six:
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Optional
 
@@ -41,8 +40,10 @@ from lossref._validation import (
     check_floating,
     check_like,
     check_optional_weight,
+    check_real_number,
     check_reduction,
     check_same_shape,
+    check_sample_classes,
     check_tensor,
     checked,
     compiled_assert,
@@ -66,15 +67,6 @@ __all__ = [
 
 
 # -- checks ---------------------------------------------------------------------------------------
-
-
-def _check_margin(margin: float) -> float:
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
-        hint = "; pass a Python number, e.g. margin.item()" if isinstance(margin, Tensor) else ""
-        raise TypeError(f"margin must be a real number, got {type(margin).__name__}{hint}")
-    if not math.isfinite(margin):
-        raise ValueError(f"margin must be finite, got {margin}")
-    return float(margin)
 
 
 def _check_p(p: int) -> int:
@@ -125,33 +117,6 @@ def _check_scores(input: Tensor) -> int:
             f"{tuple(input.shape)}"
         )
     return input.shape[-1]
-
-
-def _check_class_index(target: Tensor, input: Tensor, num_classes: int) -> None:
-    """One class index per sample: shape () for an input (C,), (N,) for (N, C); values in [0, C)."""
-    check_tensor(target, "target")
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise TypeError(f"target must hold class indices with an integer dtype, got {target.dtype}")
-    expected = input.shape[:-1]
-    if target.shape != expected:
-        raise ValueError(
-            f"target must have shape {tuple(expected)}, one class index per sample of input "
-            f"{tuple(input.shape)}, got {tuple(target.shape)}"
-        )
-    if target.device != input.device:
-        raise ValueError(f"target is on device {target.device} but input is on {input.device}")
-    data = checked(target)
-    if data is None:
-        return
-    bad = (data < 0) | (data >= num_classes)
-    message = f"target must hold class indices in [0, {num_classes})"
-    if torch.compiler.is_compiling():  # the graph cannot branch on the values
-        compiled_assert(~bad.any(), message)
-        return
-    if bool(bad.any()):
-        raise ValueError(
-            f"{message}, got {int(data[bad][0])}; {int(bad.sum())} of {data.numel()} are out of range"
-        )
 
 
 # -- hinge embedding -------------------------------------------------------------------------------
@@ -216,7 +181,7 @@ def hinge_embedding_loss(
     check_floating(input, "input")
     y = _labels(target, input)
     check_same_shape(y, input)
-    margin = _check_margin(margin)
+    margin = check_real_number(margin, "margin")
     check_reduction(reduction)
     _check_label_values(y, (1.0, -1.0), "; for 0/1 labels pass 2 * target - 1")
     # clamp_min passes the gradient at margin - x = 0 (torch's kink)
@@ -266,7 +231,7 @@ class HingeEmbeddingLoss(_Loss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction, size_average=size_average, reduce=reduce)
-        self.margin = _check_margin(margin)
+        self.margin = check_real_number(margin, "margin")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
@@ -580,9 +545,9 @@ def multi_margin_loss(
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     num_classes = _check_scores(input)
-    _check_class_index(target, input, num_classes)
+    check_sample_classes(target, input, num_classes)
     p = _check_p(p)
-    margin = _check_margin(margin)
+    margin = check_real_number(margin, "margin")
     check_class_weight(weight, "weight", input, num_classes)
     check_reduction(reduction)
     index = target.long().unsqueeze(-1)
@@ -644,7 +609,7 @@ class MultiMarginLoss(_WeightedLoss):
             raise ValueError(f"weight must have shape (C,), one entry per class, got {tuple(weight.shape)}")
         super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
         self.p = _check_p(p)
-        self.margin = _check_margin(margin)
+        self.margin = check_real_number(margin, "margin")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
@@ -874,7 +839,7 @@ def margin_ranking_loss(
     y = _labels(target, input1, "input1")
     if y.shape != input1.shape:
         raise ValueError(f"target must have the shape of input1 {tuple(input1.shape)}, got {tuple(y.shape)}")
-    margin = _check_margin(margin)
+    margin = check_real_number(margin, "margin")
     check_reduction(reduction)
     _check_label_values(y, (1.0, -1.0, 0.0), "; 1: input1 should rank higher, -1: input2 should")
     # clamp_min passes the gradient at the kink, as torch's
@@ -924,7 +889,7 @@ class MarginRankingLoss(_Loss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction, size_average=size_average, reduce=reduce)
-        self.margin = _check_margin(margin)
+        self.margin = check_real_number(margin, "margin")
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         return margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)

@@ -11,8 +11,6 @@ predictions.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Optional
 
 import torch
@@ -28,20 +26,12 @@ from lossref._validation import (
     check_class_weight,
     check_index_target,
     check_label_smoothing,
+    check_real_number,
     check_reduction,
     check_tensor,
 )
 
 __all__ = ["poly1_cross_entropy", "Poly1CrossEntropyLoss"]
-
-
-def _check_epsilon(epsilon: float) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real):
-        hint = "; pass a Python number, e.g. epsilon.item()" if isinstance(epsilon, Tensor) else ""
-        raise TypeError(f"epsilon must be a real number, got {type(epsilon).__name__}{hint}")
-    if not math.isfinite(epsilon):
-        raise ValueError(f"epsilon must be a finite real number, got {epsilon}")
-    return float(epsilon)
 
 
 def _check_no_probabilities(target: Tensor, input: Tensor) -> None:
@@ -142,7 +132,7 @@ def poly1_cross_entropy(
     check_class_weight(weight, "weight", input, num_classes)
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
-    epsilon = _check_epsilon(epsilon)
+    epsilon = check_real_number(epsilon, "epsilon")
     log_probs = log_softmax(input, class_dim(input))
     ce, w, log_p_y = index_nll(log_probs, target, weight, ignore_index, label_smoothing)
     # 1 - p_y accurate where p_y is close to 1, as log p_y is (exactly 1 - p_y without smoothing)
@@ -186,7 +176,7 @@ class Poly1CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, reduction)
-        self.epsilon = _check_epsilon(epsilon)
+        self.epsilon = check_real_number(epsilon, "epsilon")
         check_label_smoothing(label_smoothing)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing

@@ -307,7 +307,7 @@ def test_bad_targets_are_refused_naming_the_fix():
         lossref.distillation_loss(s, t, y.double())
     with pytest.raises(ValueError, match=r"target must have shape \(4,\), one class index per sample"):
         lossref.distillation_loss(s, t, y[:2])
-    with pytest.raises(ValueError, match=r"target must hold class indices in \[0, 3\), got class index 3"):
+    with pytest.raises(ValueError, match=r"target must hold class indices in \[0, 3\), got 3"):
         lossref.distillation_loss(s, t, torch.tensor([0, 1, 2, 3]))
 
 

@@ -217,7 +217,7 @@ def test_bad_options_and_targets_are_clear_errors():
         (
             lambda: lossref.multi_margin_loss(x, torch.tensor([0, 1]), margin=math.inf),
             ValueError,
-            "margin must be finite",
+            "margin must be a finite real number",
         ),
         (
             lambda: lossref.multilabel_margin_loss(x, torch.tensor([[0, -1, 7, 0], [1, -1, 0, 0]])),
