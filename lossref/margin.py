@@ -16,6 +16,10 @@ differences common to the six:
   kernels of those two losses return uninitialised memory there.
 - *Shapes are not broadcast*: a target has the shape the loss reads, as for lossref's other losses.
 
+A ``margin`` is any finite real number, as in torch. A negative margin lets a score that is on the
+wrong side by less than :math:`|\Delta|` through with loss 0 and gradient 0, so a margin is
+normally :math:`\ge 0`.
+
 **The gradient at the kink** of :math:`\max(0, z)` is torch's for each loss: the hinge's side
 (:math:`z = 0` counts as active, ``clamp_min``'s rule) for ``hinge_embedding_loss`` and
 ``margin_ranking_loss``, and 0 (``relu``'s rule, torch's kernels add a term only where

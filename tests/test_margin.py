@@ -286,3 +286,29 @@ def test_class_margin_losses_match_torch_float64(n, c, seed, reduction, p, margi
             (grad,) = torch.autograd.grad(loss.sum(), leaf)
             results.append((loss, grad))
         torch.testing.assert_close(results[0], results[1], rtol=1e-12, atol=1e-14)
+
+
+@given(
+    shape=st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple),
+    seed=st.integers(0, 2**16),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+    margin=st.sampled_from([0.0, 0.5, 1.0, 2.0, -0.5]),
+)
+def test_elementwise_margin_losses_match_torch_float64(shape, seed, reduction, margin):
+    """The margin option of the elementwise losses (the registry's generic differential test runs
+    them at the default margin): value and every gradient, integer and floating labels."""
+    g = torch.Generator().manual_seed(seed)
+    x1, x2 = (torch.randn(shape, generator=g, dtype=D) * 2 for _ in range(2))
+    signs = torch.where(torch.rand(shape, generator=g) < 0.5, 1, -1)
+    calls = [
+        ("hinge_embedding_loss", (x1.abs(), signs), {"margin": margin}),
+        ("soft_margin_loss", (x1, signs.to(D)), {}),
+        ("margin_ranking_loss", (x1, x2, signs), {"margin": margin}),
+    ]
+    for name, (*scores, labels), options in calls:
+        results = []
+        for fn in (getattr(lossref, name), getattr(F, name)):
+            leaves = [score.clone().requires_grad_(True) for score in scores]
+            loss = fn(*leaves, labels, reduction=reduction, **options)
+            results.append((loss, *torch.autograd.grad(loss.sum(), leaves)))
+        torch.testing.assert_close(results[0], results[1], rtol=1e-12, atol=1e-14, equal_nan=True)
