@@ -178,7 +178,8 @@ def hinge_embedding_loss(
         >>> from lossref import hinge_embedding_loss
         >>> distance = torch.tensor([0.3, 0.2, 2.0])
         >>> y = torch.tensor([1, -1, -1])
-        >>> hinge_embedding_loss(distance, y, reduction="none")  # 0.3, 1 - 0.2, 0
+        >>> # 0.3 (similar), 1 - 0.2, 0 (beyond the margin)
+        >>> hinge_embedding_loss(distance, y, reduction="none")
         tensor([0.3000, 0.8000, 0.0000])
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -220,10 +221,8 @@ class HingeEmbeddingLoss(_Loss):
         >>> import torch
         >>> from lossref import HingeEmbeddingLoss
         >>> loss = HingeEmbeddingLoss(margin=2.0)
-        >>> round(
-        ...     loss(torch.tensor([0.5, 0.5]), torch.tensor([1.0, -1.0])).item(),
-        ...     4,
-        ... )  # (0.5 + 1.5) / 2
+        >>> x, y = torch.tensor([0.5, 0.5]), torch.tensor([1.0, -1.0])
+        >>> round(loss(x, y).item(), 4)  # (0.5 + 1.5) / 2
         1.0
     """
 
@@ -295,7 +294,8 @@ def soft_margin_loss(
     Examples:
         >>> import torch
         >>> from lossref import soft_margin_loss
-        >>> x, y = torch.tensor([0.0, 2.0, 1e4]), torch.tensor([1.0, -1.0, -1.0])
+        >>> x = torch.tensor([0.0, 2.0, 1e4])
+        >>> y = torch.tensor([1.0, -1.0, -1.0])
         >>> soft_margin_loss(
         ...     x, y, reduction="none"
         ... )  # log 2, log(1 + e^2), 1e4 (torch: inf)
@@ -336,10 +336,8 @@ class SoftMarginLoss(_Loss):
     Examples:
         >>> import torch
         >>> from lossref import SoftMarginLoss
-        >>> round(
-        ...     SoftMarginLoss()(torch.tensor([0.0]), torch.tensor([1.0])).item(),
-        ...     4,
-        ... )  # log 2
+        >>> x, y = torch.tensor([0.0]), torch.tensor([1.0])
+        >>> round(SoftMarginLoss()(x, y).item(), 4)  # log 2
         0.6931
     """
 
@@ -543,7 +541,8 @@ def multi_margin_loss(
         >>> from lossref import multi_margin_loss
         >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
         >>> y = torch.tensor([3])
-        >>> # (max(0, 1 - 0.8 + 0.1) + max(0, 1 - 0.8 + 0.2) + max(0, 1 - 0.8 + 0.4)) / 4
+        >>> # the hinges of classes 0, 1, 2 against class 3, divided by C = 4:
+        >>> # (0.3 + 0.4 + 0.6) / 4
         >>> round(multi_margin_loss(x, y).item(), 4)
         0.325
     """
@@ -826,11 +825,11 @@ def margin_ranking_loss(
     Examples:
         >>> import torch
         >>> from lossref import margin_ranking_loss
-        >>> x1, x2 = torch.tensor([0.3, 1.0, -0.5]), torch.tensor([0.1, 2.0, 0.5])
+        >>> x1 = torch.tensor([0.3, 1.0, -0.5])
+        >>> x2 = torch.tensor([0.1, 2.0, 0.5])
         >>> y = torch.tensor([1, 1, -1])
-        >>> margin_ranking_loss(
-        ...     x1, x2, y, margin=0.5, reduction="none"
-        ... )  # 0.5 - 0.2, 0.5 + 1, 0
+        >>> # 0.5 - 0.2, 0.5 + 1, 0
+        >>> margin_ranking_loss(x1, x2, y, margin=0.5, reduction="none")
         tensor([0.3000, 1.5000, 0.0000])
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
