@@ -134,3 +134,22 @@ def test_every_printed_line_fits_the_code_column(notebook):
             )
             wide = [line for line in "".join(text).splitlines() if width(line) > COLUMN]
             assert not wide, f"printed lines wider than {COLUMN} columns: {wide[:3]}\n{cell.source[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_literalinclude_marker_is_in_its_source(path):
+    """A chapter shows the package's source by ``literalinclude`` with ``start-after``/``end-before``
+    markers; a refactor that drops a marker's line fails the strict build only after a long
+    execution, so the markers are checked here."""
+    missing = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        for block in re.finditer(r"```\{literalinclude\} (\S+)\n(.*?)```", cell.source, re.S):
+            source = (path.parent / block.group(1)).read_text()
+            for option in re.finditer(
+                r"^:(start-after|start-at|end-before|end-at): (.*)$", block.group(2), re.M
+            ):
+                if option.group(2) not in source:
+                    missing.append(f"{block.group(1)} {option.group(1)}: {option.group(2)}")
+    assert missing == []
