@@ -47,9 +47,10 @@ browser:
 	fi
 
 ## test: unit tests, doctests, and nbval over every chapter, on two workers (pytest-xdist; --dist
-## loadfile keeps each notebook's cells, which share one kernel, in order on one worker)
+## loadscope with the scopes of conftest.py: each notebook's cells, which share one kernel, in order
+## on one worker, and every other test to whichever worker is free)
 test: $(STAMP)
-	$(PY) -m pytest --nbval --nbval-current-env -n 2 --dist loadfile
+	$(PY) -m pytest --nbval --nbval-current-env -n 2 --dist loadscope
 
 ## benchmark: lossref vs torch, forward+backward time and memory
 benchmark: $(STAMP)

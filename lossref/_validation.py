@@ -339,3 +339,36 @@ def check_sample_classes(
         raise ValueError(
             f"{message}, got {int(data[bad][0])}; {int(bad.sum())} of {data.numel()} targets are out of range"
         )
+
+
+def labels_like(target: Tensor, input: Tensor, input_name: str = "input") -> Tensor:
+    """A label tensor in the input's dtype: floating of that dtype, or integer (converted exactly)."""
+    check_tensor(target, "target")
+    if target.is_floating_point():
+        check_like(target, "target", input, input_name)
+        return target
+    if target.is_complex() or target.dtype == torch.bool:
+        raise TypeError(
+            f"target must hold labels as numbers (floating, of {input_name}'s dtype, or integer), got "
+            f"{target.dtype}; convert it: target.long() for labels 0 and 1, 2 * target.long() - 1 for 1, -1"
+        )
+    if target.device != input.device:
+        raise ValueError(f"target is on device {target.device} but {input_name} is on {input.device}")
+    return target.to(input.dtype)
+
+
+def check_label_values(y: Tensor, allowed: tuple[float, ...], hint: str) -> None:
+    """Every label is one of ``allowed`` (NaN is not). Reads the data: a GPU stream waits."""
+    data = checked(y)
+    if data is None or data.numel() == 0:
+        return
+    ok = data == allowed[0]
+    for value in allowed[1:]:
+        ok = ok | (data == value)
+    message = f"target must hold labels in {{{', '.join(f'{v:g}' for v in allowed)}}}"
+    if torch.compiler.is_compiling():  # the graph cannot branch on the values
+        compiled_assert(ok.all(), message)
+        return
+    if not bool(ok.all()):
+        bad = data[~ok]
+        raise ValueError(f"{message}, got {bad[0].item()!r} ({bad.numel()} of {data.numel()} labels){hint}")
