@@ -47,7 +47,7 @@ browser:
 	fi
 
 ## test: unit tests, doctests, and nbval over every chapter, on two workers (pytest-xdist; --dist
-## loadscope with the scopes of conftest.py: each notebook's cells, which share one kernel, in order
+## loadscope with the scopes of tests/conftest.py: each notebook's cells, which share one kernel, in order
 ## on one worker, and every other test to whichever worker is free)
 test: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-current-env -n 2 --dist loadscope

@@ -13,6 +13,7 @@ Examples:
 """
 
 from lossref._validation import set_value_checks
+from lossref.angular import ArcFaceLoss, CosFaceLoss, arcface_loss, cosface_loss
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.boundary import (
     BoundaryLoss,
@@ -29,6 +30,14 @@ from lossref.divergence import (
     distillation_loss,
     js_divergence,
     kl_div,
+)
+from lossref.embedding import (
+    CosineEmbeddingLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+    cosine_embedding_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 from lossref.likelihood import GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss
@@ -119,6 +128,16 @@ __all__ = [
     "MultiLabelMarginLoss",
     "margin_ranking_loss",
     "MarginRankingLoss",
+    "cosine_embedding_loss",
+    "CosineEmbeddingLoss",
+    "triplet_margin_loss",
+    "TripletMarginLoss",
+    "triplet_margin_with_distance_loss",
+    "TripletMarginWithDistanceLoss",
+    "arcface_loss",
+    "ArcFaceLoss",
+    "cosface_loss",
+    "CosFaceLoss",
     "l1_loss",
     "mse_loss",
     "smooth_l1_loss",

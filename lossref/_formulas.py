@@ -286,3 +286,72 @@ def multilabel_margin_per_sample(x: Tensor, y: Tensor) -> Tensor:
 def margin_ranking(x1: Tensor, x2: Tensor, y: Tensor) -> Tensor:
     """As written: max(0, -y (x1 - x2)), the default margin 0."""
     return (-y * (x1 - x2)).clamp(min=0)
+
+
+def cosine_embedding(x1: Tensor, x2: Tensor, y: Tensor) -> Tensor:
+    """As torch's kernel writes it, pair by pair: cos = x1 . x2 / sqrt((|x1|^2 + e)(|x2|^2 + e)) with
+    e = float32's 1e-12, then 1 - cos for y = 1 and max(0, cos) for y = -1 (the default margin 0)."""
+    e = float(torch.tensor(1e-12, dtype=torch.float32))
+    rows = []
+    for u, v, label in zip(x1, x2, y.tolist(), strict=True):
+        cos = torch.dot(u, v) / torch.sqrt((torch.dot(u, u) + e) * (torch.dot(v, v) + e))
+        rows.append(1 - cos if label == 1 else cos.clamp(min=0))
+    return torch.stack(rows)
+
+
+def triplet_margin(anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+    """As written: max(0, 1 + d(a, p) - d(a, n)), d(u, v) = sqrt(sum (u - v + 1e-6)^2), torch's
+    defaults (margin 1, p = 2, eps 1e-6)."""
+
+    def distance(u: Tensor, v: Tensor) -> Tensor:
+        return ((u - v + 1e-6) ** 2).sum(-1).sqrt()
+
+    return (1.0 + distance(anchor, positive) - distance(anchor, negative)).clamp(min=0)
+
+
+def _margin_softmax(cos: Tensor, y: Tensor, true: Tensor, scale: float) -> Tensor:
+    """-log(e^(s true) / (e^(s true) + sum over the other classes of e^(s cos))), written out."""
+    others = torch.ones_like(cos, dtype=torch.bool).scatter(1, y[:, None], False)
+    rest = torch.where(others, torch.exp(scale * cos), 0).sum(1)
+    return -torch.log(torch.exp(scale * true) / (torch.exp(scale * true) + rest))
+
+
+def _unit_cosines(x: Tensor, y: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+    cos = (x / x.norm(dim=1, keepdim=True)) @ (w / w.norm(dim=1, keepdim=True)).T
+    return cos, cos.gather(1, y[:, None]).squeeze(1)
+
+
+def arcface(x: Tensor, y: Tensor, w: Tensor, scale: float = 64.0, margin: float = 0.5) -> Tensor:
+    """As the paper writes it, with the angle: theta = arccos(cos), cos(theta + m) while
+    theta + m <= pi, else cos(theta) - m sin(m); then the softmax written out (moderate angles only:
+    arccos's derivative is infinite at cos = 1)."""
+    cos, cos_true = _unit_cosines(x, y, w)
+    theta = torch.arccos(cos_true)
+    true = torch.where(
+        theta + margin <= math.pi, torch.cos(theta + margin), cos_true - margin * math.sin(margin)
+    )
+    return _margin_softmax(cos, y, true, scale)
+
+
+def cosface(x: Tensor, y: Tensor, w: Tensor, scale: float = 64.0, margin: float = 0.35) -> Tensor:
+    """As the paper writes it: the true class's cosine minus m; then the softmax written out."""
+    cos, cos_true = _unit_cosines(x, y, w)
+    return _margin_softmax(cos, y, cos_true - margin, scale)
+
+
+def arcface_usual(x: Tensor, y: Tensor, w: Tensor, scale: float = 64.0, margin: float = 0.5) -> Tensor:
+    """The ArcFace head as widely copied (ArcMarginProduct): sqrt(1 - cos^2) over the whole matrix, the
+    threshold cos(pi - m) with the fallback cos - m sin m, a one-hot blend, ``F.cross_entropy``."""
+    cos = F.linear(F.normalize(x), F.normalize(w))
+    sine = torch.sqrt((1.0 - cos * cos).clamp(0, 1))
+    phi = cos * math.cos(margin) - sine * math.sin(margin)
+    phi = torch.where(cos > math.cos(math.pi - margin), phi, cos - margin * math.sin(margin))
+    one_hot = torch.zeros_like(cos).scatter_(1, y.view(-1, 1), 1)
+    return F.cross_entropy(scale * (one_hot * phi + (1.0 - one_hot) * cos), y)
+
+
+def cosface_usual(x: Tensor, y: Tensor, w: Tensor, scale: float = 64.0, margin: float = 0.35) -> Tensor:
+    """The CosFace head as widely copied (AddMarginProduct): a one-hot blend, ``F.cross_entropy``."""
+    cos = F.linear(F.normalize(x), F.normalize(w))
+    one_hot = torch.zeros_like(cos).scatter_(1, y.view(-1, 1), 1)
+    return F.cross_entropy(scale * (cos - one_hot * margin), y)

@@ -298,3 +298,35 @@ def ranking_inputs(
     first, second = (torch.randn(shape, generator=g, dtype=dtype) for _ in range(2))
     labels = torch.where(torch.rand(shape, generator=g) < 0.125, 0.0, _signs(shape, g, dtype)).to(dtype)
     return LossInputs({"input1": first, "input2": second, "target": labels})
+
+
+def embedding_pair_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Two embeddings (N, D) or (D,) (standard normal) and a label 1 or -1 per pair. No tensor
+    options."""
+    first, second = (torch.randn(shape, generator=g, dtype=dtype) for _ in range(2))
+    return LossInputs({"input1": first, "input2": second, "target": _signs(shape[:-1], g, dtype)})
+
+
+def triplet_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Anchors (N, D) or (D,), positives near them (noise of scale 0.5) and negatives farther (scale
+    1): some triplets inside the default margin 1, some outside. No tensor options."""
+    anchor = torch.randn(shape, generator=g, dtype=dtype)
+    positive = anchor + 0.5 * torch.randn(shape, generator=g, dtype=dtype)
+    negative = anchor + torch.randn(shape, generator=g, dtype=dtype)
+    return LossInputs({"anchor": anchor, "positive": positive, "negative": negative})
+
+
+def angular_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Embeddings (N, D) or (D,), one class per sample and 4 D class vectors (standard normal), the
+    class vectors as the module's learnable ``weight``."""
+    classes = 4 * shape[-1]
+    input = torch.randn(shape, generator=g, dtype=dtype)
+    target = torch.randint(0, classes, shape[:-1], generator=g)
+    weight = torch.randn(classes, shape[-1], generator=g, dtype=dtype)
+    return LossInputs({"input": input, "target": target}, parameters={"weight": weight})

@@ -11,8 +11,8 @@ on a loss's name. Adding a loss means: its function and module, one entry here, 
 Examples:
     >>> from lossref.registry import LOSSES, get
     >>> names = [spec.name for spec in LOSSES]
-    >>> len(names), len(set(names))  # 35 losses, no name twice
-    (35, 35)
+    >>> len(names), len(set(names))  # 40 losses, no name twice
+    (40, 40)
     >>> names[:2]  # binary cross-entropy, on probabilities and on logits
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits']
     >>> spec = get("binary_cross_entropy_with_logits")
@@ -41,11 +41,13 @@ from torch import Tensor, nn
 from lossref import _formulas as formulas
 from lossref._inputs import (
     LossInputs,
+    angular_inputs,
     bce_inputs,
     bce_logits_inputs,
     class_inputs,
     distance_label_inputs,
     distillation_inputs,
+    embedding_pair_inputs,
     focal_inputs,
     gaussian_inputs,
     kl_inputs,
@@ -59,7 +61,9 @@ from lossref._inputs import (
     region_inputs,
     regression_inputs,
     score_label_inputs,
+    triplet_inputs,
 )
+from lossref.angular import ArcFaceLoss, CosFaceLoss, arcface_loss, cosface_loss
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
 from lossref.boundary import (
     BoundaryLoss,
@@ -77,6 +81,14 @@ from lossref.divergence import (
     distillation_loss,
     js_divergence,
     kl_div,
+)
+from lossref.embedding import (
+    CosineEmbeddingLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+    cosine_embedding_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from lossref.focal import FocalLoss, SoftmaxFocalLoss, sigmoid_focal_loss, softmax_focal_loss
 from lossref.likelihood import GaussianNLLLoss, PoissonNLLLoss, gaussian_nll_loss, poisson_nll_loss
@@ -170,6 +182,9 @@ class Parameter:
     init: str
     #: its initial value where it is a constant (the tests check it)
     initial: Optional[float] = None
+    #: the module's constructor arguments that give its shape, one per dimension (the class vectors
+    #: of ArcFace: ``("num_classes", "embedding_dim")``); ``()``: a scalar or a fixed shape
+    sizes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,10 +363,19 @@ class LossSpec:
             **{**self.keywords, **kwargs},
         )
 
+    def sizes(self, inputs: LossInputs) -> dict[str, int]:
+        """The module's constructor arguments that size its parameters (:attr:`Parameter.sizes`), read
+        from ``inputs``' parameter values: ``{}`` for most losses."""
+        return {
+            size: inputs.parameters[p.name].shape[dim]
+            for p in self.parameters
+            for dim, size in enumerate(p.sizes)
+        }
+
     def build_module(self, inputs: LossInputs, **kwargs: Any) -> nn.Module:
         """The module form holding ``inputs``' options (and :attr:`keywords`), with its parameters set
-        to ``inputs``' values."""
-        module = self.module(**inputs.options, **{**self.keywords, **kwargs})
+        to ``inputs``' values (and sized by them, where a parameter names its ``sizes``)."""
+        module = self.module(**self.sizes(inputs), **inputs.options, **{**self.keywords, **kwargs})
         with torch.no_grad():
             for name, value in inputs.parameters.items():
                 getattr(module, name).copy_(value)
@@ -367,6 +391,7 @@ _REGRESSION_CHAPTER = "chapters/regression/regression"
 _REGION_CHAPTER = "chapters/segmentation/region_losses"
 _LIKELIHOOD_CHAPTER = "chapters/likelihood/divergences"
 _MARGIN_CHAPTER = "chapters/margins/score_margins"
+_EMBEDDING_CHAPTER = "chapters/margins/embedding_margins"
 
 #: class losses: every grid without and with a class weight
 _CLASS_WEIGHTS: tuple[dict[str, Any], ...] = ({}, {"weight": (1.0, 2.0, 0.5)})
@@ -375,6 +400,13 @@ _CLASS_TARGET = Arg("target", integer=True)
 _LABELS = Arg("target", labels=True)
 _DROPS_NAN = (
     "NaN in gives NaN out: torch's kernel adds a hinge term only where it is positive, which a NaN is not"
+)
+_TRIPLET = tuple(Arg(name, differentiable=True) for name in ("anchor", "positive", "negative"))
+#: the class vectors of the additive-margin softmax losses, which their modules learn
+_CLASS_VECTORS = Parameter(
+    "weight",
+    init="normal, standard deviation 0.01 (the ArcFace authors' code)",
+    sizes=("num_classes", "embedding_dim"),
 )
 _REGRESSION_ARGS = (Arg("input", differentiable=True), Arg("target", differentiable=True))
 
@@ -731,6 +763,96 @@ LOSSES: tuple[LossSpec, ...] = (
         torch_function=F.margin_ranking_loss,
         papers=("herbrich2000large",),
         chapter=_MARGIN_CHAPTER,
+    ),
+    LossSpec(
+        name="cosine_embedding_loss",
+        function=cosine_embedding_loss,
+        module=CosineEmbeddingLoss,
+        domain="embeddings",
+        target="sample",
+        generate=embedding_pair_inputs,
+        oracle=Reference(
+            formulas.cosine_embedding,
+            "three tensors and a cosine of vectors, which the oracle grid (scalars) does not take: checked "
+            "against torch's formula written out pair by pair",
+        ),
+        args=(Arg("input1", differentiable=True), Arg("input2", differentiable=True), _LABELS),
+        torch_function=F.cosine_embedding_loss,
+        papers=("bromley1993signature",),
+        chapter=_EMBEDDING_CHAPTER,
+    ),
+    LossSpec(
+        name="triplet_margin_loss",
+        function=triplet_margin_loss,
+        module=TripletMarginLoss,
+        domain="embeddings",
+        target="sample",
+        generate=triplet_inputs,
+        oracle=Reference(
+            formulas.triplet_margin,
+            "three tensors and distances of vectors: checked against the distances written out",
+        ),
+        args=_TRIPLET,
+        torch_function=F.triplet_margin_loss,
+        papers=("schroff2015facenet", "balntas2016learning"),
+        chapter=_EMBEDDING_CHAPTER,
+    ),
+    LossSpec(
+        name="triplet_margin_with_distance_loss",
+        function=triplet_margin_with_distance_loss,
+        module=TripletMarginWithDistanceLoss,
+        domain="embeddings",
+        target="sample",
+        generate=triplet_inputs,
+        oracle=Reference(
+            formulas.triplet_margin,
+            "three tensors and a distance of the caller's: checked, with the default distance, against "
+            "the distances written out",
+        ),
+        args=_TRIPLET,
+        torch_function=F.triplet_margin_with_distance_loss,
+        papers=("schroff2015facenet", "hermans2017defense"),
+        chapter=_EMBEDDING_CHAPTER,
+    ),
+    LossSpec(
+        name="arcface_loss",
+        function=arcface_loss,
+        module=ArcFaceLoss,
+        domain="embeddings",
+        target="sample",
+        generate=angular_inputs,
+        oracle=Reference(
+            formulas.arcface,
+            "embeddings and learned class vectors: checked against the paper's formula with the angle "
+            "(arccos) written out, and in tests/test_angular.py against the mpmath oracle of the "
+            "margin on given cosines",
+        ),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        parameters=(_CLASS_VECTORS,),
+        peers=(
+            Peer(
+                "formula", "ArcMarginProduct: sqrt(1 - cos^2), one-hot blend", lambda: formulas.arcface_usual
+            ),
+        ),
+        papers=("deng2019arcface",),
+        chapter=_EMBEDDING_CHAPTER,
+    ),
+    LossSpec(
+        name="cosface_loss",
+        function=cosface_loss,
+        module=CosFaceLoss,
+        domain="embeddings",
+        target="sample",
+        generate=angular_inputs,
+        oracle=Reference(
+            formulas.cosface,
+            "embeddings and learned class vectors: checked against the paper's formula written out",
+        ),
+        args=(Arg("input", differentiable=True), _CLASS_TARGET),
+        parameters=(_CLASS_VECTORS,),
+        peers=(Peer("formula", "AddMarginProduct: one-hot blend", lambda: formulas.cosface_usual),),
+        papers=("wang2018cosface",),
+        chapter=_EMBEDDING_CHAPTER,
     ),
     LossSpec(
         name="gaussian_nll_loss",

@@ -6,6 +6,7 @@ import pytest
 import torch
 from fixture_losses import FIXTURE_LOSSES
 from hypothesis import settings
+from xdist.scheduler import LoadScopeScheduling
 
 from lossref.registry import LOSSES
 
@@ -18,6 +19,24 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not ava
 
 #: lossref's losses, and the fixture entries of families it does not ship yet (tests/fixture_losses.py)
 SPECS = LOSSES + FIXTURE_LOSSES
+
+
+class _NotebookScheduling(LoadScopeScheduling):
+    """``--dist loadscope`` with a notebook as the one scope that stays together: its cells share
+    one kernel, so they run in order on one worker; every other test is a scope of its own and goes
+    to whichever worker is free, so no long test file runs alone at the end. Scopes start largest
+    first (pytest-xdist's default), so the notebooks start first and the unit tests fill in."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return path if path.endswith(".ipynb") else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    # tests/ is a test path, so pytest loads this file before the session starts, in time for xdist
+    if config.getvalue("dist") == "loadscope":
+        return _NotebookScheduling(config, log)
+    return None
 
 
 @pytest.fixture(params=["cpu", pytest.param("cuda", marks=CUDA)])

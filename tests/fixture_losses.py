@@ -1,9 +1,10 @@
 """Registry entries of loss families lossref does not ship yet, driven through the generic tests.
 
 They show that the registry's schema fits the coming families without a name branch anywhere: a
-loss of three tensors (triplet margin: anchor, positive, negative), a loss with integer lengths
-(a sequence loss over the first ``lengths[n]`` steps, as CTC takes lengths) and a loss whose module
-owns a learnable parameter (cross-entropy with a learned temperature, as CLIP learns its logit scale).
+loss with integer lengths (a sequence loss over the first ``lengths[n]`` steps, as CTC takes
+lengths) and a loss whose module owns a learnable scalar (cross-entropy with a learned temperature,
+as CLIP learns its logit scale). (The triplet fixture of three tensors gave way to lossref's
+``triplet_margin_loss``; ArcFace's class vectors are a learnable parameter sized by the input.)
 Each is written plainly from torch primitives, checks its arguments like lossref's losses, and has a
 written-out reference oracle. They are test fixtures, not part of lossref.
 """
@@ -25,49 +26,6 @@ def _check_dims(t: Tensor, name: str, dims: int, batch: int | None = None) -> No
     if t.dim() != dims or (batch is not None and t.shape[0] != batch):
         first = "" if batch is None else f" with the batch ({batch}) first"
         raise ValueError(f"{name} must have {dims} dimension(s){first}, got {tuple(t.shape)}")
-
-
-# -- three tensors -----------------------------------------------------------------------------------
-
-
-def triplet_margin(
-    anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, reduction: str = "mean"
-) -> Tensor:
-    """max(d(a, p) - d(a, n) + margin, 0) per sample, d the Euclidean distance (torch's eps 1e-6)."""
-    check_floating(anchor, "anchor")
-    check_reduction(reduction)
-    _check_dims(anchor, "anchor", 2)
-    for t, name in ((positive, "positive"), (negative, "negative")):
-        check_like(t, name, anchor)
-        if t.shape != anchor.shape:
-            raise ValueError(
-                f"{name} must have the shape of anchor {tuple(anchor.shape)}, got {tuple(t.shape)}"
-            )
-    loss = torch.relu(F.pairwise_distance(anchor, positive) - F.pairwise_distance(anchor, negative) + margin)
-    return reduce(loss, reduction)
-
-
-class TripletMargin(_Loss):
-    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.margin = margin
-
-    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return triplet_margin(anchor, positive, negative, self.margin, self.reduction)
-
-
-def _triplet_reference(anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-    def distance(u: Tensor, v: Tensor) -> Tensor:
-        return ((u - v + 1e-6) ** 2).sum(-1).sqrt()
-
-    return (distance(anchor, positive) - distance(anchor, negative) + 1.0).clamp(min=0)
-
-
-def _triplet_inputs(
-    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
-) -> LossInputs:
-    anchor, positive, negative = (torch.randn(shape, generator=g, dtype=dtype) for _ in range(3))
-    return LossInputs({"anchor": anchor, "positive": positive, "negative": negative})
 
 
 # -- integer lengths ---------------------------------------------------------------------------------
@@ -159,17 +117,6 @@ def _temperature_inputs(
 
 
 FIXTURE_LOSSES: tuple[LossSpec, ...] = (
-    LossSpec(
-        name="triplet_margin",
-        function=triplet_margin,
-        module=TripletMargin,
-        domain="embeddings",
-        target="sample",
-        generate=_triplet_inputs,
-        oracle=Reference(_triplet_reference, "a fixture: the distances written out"),
-        args=tuple(Arg(name, differentiable=True) for name in ("anchor", "positive", "negative")),
-        torch_function=F.triplet_margin_loss,
-    ),
     LossSpec(
         name="masked_mse",
         function=masked_mse,

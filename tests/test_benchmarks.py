@@ -26,9 +26,10 @@ def test_compare_measures_lossref_and_every_peer(spec):
     if "target" in inputs.args:  # (js_divergence compares two predictions: no target)
         target = inputs.target.round() if inputs.target.is_floating_point() else inputs.target
         inputs = inputs.replace(target=target)
-    reference = impls["lossref"](*inputs.args.values(), **inputs.options)
+    tensors = [*inputs.args.values(), *inputs.parameters.values()]
+    reference = impls["lossref"](*tensors, **inputs.options)
     for name, fn in impls.items():
-        value = fn(*inputs.args.values(), **inputs.options)
+        value = fn(*tensors, **inputs.options)
         assert abs(value.item() - reference.item()) <= 1e-5 * abs(reference.item()) + 1e-7, name
     measured = bench.compare(impls, spec, inputs, min_time=0.01, rounds=2)
     assert [m.impl for m in measured] == list(impls)

@@ -23,8 +23,14 @@ TORCH_BACKED = [s for s in LOSSES if s.torch_function is not None]
 LEGACY = ("size_average", "reduce")
 #: the torch-backed losses whose torch signatures still take the deprecated arguments
 WITH_LEGACY = [s for s in TORCH_BACKED if "size_average" in inspect.signature(s.torch_function).parameters]
-#: for each of torch's non-tensor arguments, a value other than its default (``reduction`` is
-#: parametrized; the legacy arguments stay ``None`` here and get their own test)
+
+
+def _l1(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return (u - v).abs().sum(-1)
+
+
+#: for each of torch's non-tensor arguments, values to try, the first that is not its default
+#: (``reduction`` is parametrized; the legacy arguments stay ``None`` here and get their own test)
 OTHER_THAN_DEFAULT = {
     "ignore_index": 1,
     "label_smoothing": 0.2,
@@ -35,7 +41,9 @@ OTHER_THAN_DEFAULT = {
     "full": True,
     "eps": 1e-3,
     "margin": 0.5,
-    "p": 2,
+    "p": (2, 1),
+    "swap": True,
+    "distance_function": _l1,
 }
 SHAPE = (4, 3)
 
@@ -78,8 +86,18 @@ def positional(params: list[inspect.Parameter], inputs, reduction: str) -> list[
         elif p.name == "reduction":
             values.append(reduction)
         else:
-            values.append(OTHER_THAN_DEFAULT[p.name])
+            tries = OTHER_THAN_DEFAULT[p.name]
+            tries = tries if isinstance(tries, tuple) else (tries,)
+            values.append(next(v for v in tries if v != p.default))
     return values
+
+
+def call_in_order(fn, params: list[inspect.Parameter], values: list[object], *args: object) -> object:
+    """``fn(*args, *values)``, the keyword-only ``params`` (GaussianNLLLoss's, the triplet with a
+    distance's) by keyword, the others in order."""
+    keywords = {p.name: v for p, v in zip(params, values, strict=True) if p.kind == p.KEYWORD_ONLY}
+    ordered = [v for p, v in zip(params, values, strict=True) if p.kind != p.KEYWORD_ONLY]
+    return fn(*args, *ordered, **keywords)
 
 
 def warned(call):
@@ -109,17 +127,15 @@ def test_module_takes_torchs_parameters_first(spec):
 def test_positional_call_in_torchs_order_equals_torch(spec, reduction):
     inputs = inputs_for(spec)
     args = list(inputs.args.values())
-    values = positional(parameters(spec.torch_function)[len(args) :], inputs, reduction)
-    ours, theirs = spec.function(*args, *values), spec.torch_function(*args, *values)
-    torch.testing.assert_close(ours, theirs)
+    params = parameters(spec.torch_function)[len(args) :]
+    values = positional(params, inputs, reduction)
+    ours = call_in_order(spec.function, params, values, *args)
+    torch.testing.assert_close(ours, call_in_order(spec.torch_function, params, values, *args))
 
     params = parameters(torch_module(spec))
     values = positional(params, inputs, reduction)
-    # keyword-only arguments (GaussianNLLLoss's) by keyword, the others in order
-    keywords = {p.name: v for p, v in zip(params, values, strict=True) if p.kind == p.KEYWORD_ONLY}
-    values = [v for p, v in zip(params, values, strict=True) if p.kind != p.KEYWORD_ONLY]
-    ours, theirs = spec.module(*values, **keywords)(*args), torch_module(spec)(*values, **keywords)(*args)
-    torch.testing.assert_close(ours, theirs)
+    ours = call_in_order(spec.module, params, values)(*args)
+    torch.testing.assert_close(ours, call_in_order(torch_module(spec), params, values)(*args))
 
 
 @pytest.mark.parametrize(

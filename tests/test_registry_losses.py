@@ -4,7 +4,7 @@ smoke, cardinality per reduction, gradcheck in float64, module == function, stat
 (buffers, parameters, device moves), batch independence, the shared exceptions, and differential
 tests against torch's kernel. Every test reads what it needs from the loss's registry entry (its
 arguments, options, parameters, layout); none branches on a loss's name. The fixture entries of
-tests/fixture_losses.py (three tensors, lengths, a learnable parameter) run through the same tests.
+tests/fixture_losses.py (lengths, a learnable parameter) run through the same tests.
 Losses with class-index targets get their option-by-option torch comparison in tests/test_cross_entropy.py.
 """
 
@@ -205,7 +205,8 @@ def test_module_keeps_options_as_buffers_and_owns_its_parameters(spec):
     module = spec.build_module(inputs)
     state = module.state_dict()
     assert set(state) == set(inputs.options) | {p.name for p in spec.parameters}
-    restored = spec.module(**{k: torch.zeros_like(v) for k, v in inputs.options.items()}, **spec.keywords)
+    zeros = {k: torch.zeros_like(v) for k, v in inputs.options.items()}
+    restored = spec.module(**spec.sizes(inputs), **zeros, **spec.keywords)
     restored.load_state_dict(state)
     args = inputs.args.values()
     torch.testing.assert_close(restored(*args), module(*args))
@@ -215,7 +216,8 @@ def test_module_keeps_options_as_buffers_and_owns_its_parameters(spec):
 
 
 def test_module_creates_and_trains_its_parameters(spec):
-    module = spec.module(**spec.keywords)
+    inputs = spec.make_inputs((6, 4), seed=5)
+    module = spec.module(**spec.sizes(inputs), **spec.keywords)
     owned = dict(module.named_parameters())
     assert set(owned) == {p.name for p in spec.parameters}
     for p in spec.parameters:
@@ -224,7 +226,6 @@ def test_module_creates_and_trains_its_parameters(spec):
             assert bool((owned[p.name] == p.initial).all())
     if not owned:
         return
-    inputs = spec.make_inputs((6, 4), seed=5)
     module(*inputs.args.values()).backward()
     for name, parameter in owned.items():
         assert parameter.grad is not None and bool(parameter.grad.ne(0).any()), name
@@ -232,7 +233,7 @@ def test_module_creates_and_trains_its_parameters(spec):
 
 def test_module_rejects_unknown_reduction(spec):
     with pytest.raises(ValueError, match="reduction must be one of .* got 'avg'"):
-        spec.module(reduction="avg", **spec.keywords)
+        spec.module(reduction="avg", **spec.sizes(spec.make_inputs((6, 4))), **spec.keywords)
 
 
 # -- shared exceptions: each names the argument and what was found --------------------------------

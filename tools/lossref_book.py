@@ -47,6 +47,9 @@ FAMILIES = {
     "overlap": "Overlap (Dice, Jaccard, Tversky)",
     "lovasz": "Lovász",
     "boundary": "Boundary and distance",
+    "margin": "Score margins",
+    "embedding": "Embedding margins (cosine, triplet)",
+    "angular": "Angular margins (ArcFace, CosFace)",
 }
 
 #: Modules documented without their members at the end of the API reference: the region losses'
