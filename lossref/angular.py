@@ -51,10 +51,11 @@ from lossref.cross_entropy import log_softmax
 __all__ = ["arcface_loss", "ArcFaceLoss", "cosface_loss", "CosFaceLoss", "SIN_FLOOR"]
 
 #: ArcFace's derivative d cos(theta + m) / d cos(theta) = cos m + sin m cos(theta) / sin(theta) has
-#: no bound as theta -> 0 or pi: lossref takes sin(theta) at least SIN_FLOOR. Below it the derivative
-#: is cos m (the floor's own derivative is 0); above it, at most cos m + sin m / SIN_FLOOR. float32
-#: cannot tell angles below about 3.5e-4 from 0 (their cosine rounds to 1), so the floor changes no
-#: float32 value that carries information.
+#: no bound as theta -> 0: lossref takes sin(theta) at least SIN_FLOOR. Below it the derivative is
+#: cos m (the floor's own derivative is 0); above it, at most cos m + sin m / SIN_FLOOR. (Near pi the
+#: margin is on its continuation cos(theta) - m sin m, of slope 1.) float32 cannot tell angles below
+#: 2^-12 = 2.44e-4 from 0 (their cosine rounds to 1), so the floor changes no float32 value that
+#: carries information.
 SIN_FLOOR = 1e-4
 
 
@@ -127,15 +128,16 @@ def arcface_loss(
     step of :math:`1 - \cos m - m \sin m`, -0.117 for :math:`m = 0.5`, at the switch). lossref does
     the same.
 
-    **Near** :math:`\theta = 0` **and** :math:`\pi`: :math:`d\cos(\theta + m) / d\cos\theta
+    **Near** :math:`\theta = 0`: :math:`d\cos(\theta + m) / d\cos\theta
     = \cos m + \sin m \cos\theta / \sin\theta` has no bound, and no rewriting removes it. lossref
-    takes :math:`\sin\theta \ge` ``lossref.angular.SIN_FLOOR`` (:math:`10^{-4}`), so the gradient is finite
-    everywhere, :math:`\cos m` where the floor applies (at :math:`\cos\theta = \pm 1` exactly); the
-    floor changes the value by less than :math:`10^{-4} \sin m`, at angles float32 cannot resolve
-    (in float64 it is the one place where the value and gradient are not :math:`\cos(\theta + m)`'s).
-    (The sqrt and arccos forms of the papers' code give NaN or infinite gradients there; the current
-    insightface code passes the gradient of :math:`\cos\theta` straight through, ignoring the
-    margin's derivative.)
+    takes :math:`\sin\theta \ge` ``lossref.angular.SIN_FLOOR`` (:math:`10^{-4}`), so the gradient
+    is finite everywhere: :math:`\cos m` where the floor applies (at :math:`\cos\theta = 1`
+    exactly), and 1 near :math:`\theta = \pi`, on the continuation. The floor changes the value by
+    less than :math:`10^{-4} \sin m`, at angles float32 cannot resolve (below :math:`2^{-12}`, the
+    cosine rounds to 1); in float64 it is the one place where the value and gradient are not
+    :math:`\cos(\theta + m)`'s. (The widely copied sqrt form, and insightface's code before 2023,
+    give NaN or infinite gradients at :math:`\theta = 0`; insightface's current code passes the
+    gradient of :math:`\cos\theta` straight through, ignoring the margin's derivative.)
 
     Args:
         input: embeddings :math:`x`, shape :math:`(N, D)` or :math:`(D)`, floating dtype; any length

@@ -16,6 +16,10 @@ here -- and replays torch's samples on lossref's module:
   ``ValueError`` whose message names the offending argument, where torch often raises a kernel's
   ``RuntimeError``.
 
+torch's modules without a ``ModuleInfo`` (the triplet losses') have an ``OpInfo`` for their function in
+``common_methods_invocations.op_db``: its samples and error inputs are replayed on lossref's function
+the same way (``test_torch_op_sample``, ``test_torch_op_error_sample``).
+
 Why: it is a test suite nobody here wrote. The shapes, options and edge cases are torch's choice, so it
 finds what our own tests did not think of. torch's samples are random: they are generated once on the
 CPU with :data:`SEED` and moved to the device, so every device replays the same numbers. A sample lossref
@@ -33,6 +37,7 @@ from typing import Any, Literal, Optional
 
 import pytest
 import torch
+from torch.testing._internal.common_methods_invocations import op_db
 from torch.testing._internal.common_modules import ModuleErrorEnum, module_db
 
 from lossref.registry import LOSSES
@@ -245,9 +250,61 @@ def test_torch_error_sample(case: Case, device: str) -> None:
 
 
 def test_every_module_is_replayed() -> None:
-    """Each lossref module that torch has has a ModuleInfo in torch's module_db, and samples in it."""
-    assert sorted(MODULE_INFOS) == sorted(LOSSREF_MODULES)
+    """Each lossref module that torch has has a ModuleInfo in torch's module_db, with samples in it,
+    or else its function has an OpInfo in torch's op_db, replayed below."""
+    assert sorted([*MODULE_INFOS, *OP_INFOS]) == sorted(LOSSREF_MODULES)
     assert all(_samples(name) for name in MODULE_INFOS)
+    assert all(list(info.sample_inputs("cpu", torch.float64)) for info in OP_INFOS.values())
+
+
+# -- torch's losses without a ModuleInfo: the OpInfo samples of their functions ---------------------
+
+#: torch's OpInfo of each lossref function whose module has no ModuleInfo (the triplet losses')
+OP_INFOS = {
+    name: info
+    for name, spec in SPECS_BY_MODULE.items()
+    if name not in MODULE_INFOS
+    for info in op_db
+    if info.name == f"nn.functional.{spec.torch_function.__name__}"
+}
+OP_SAMPLES = [
+    pytest.param(name, index, id=f"{name}-{index}")
+    for name, info in OP_INFOS.items()
+    for index, _ in enumerate(info.sample_inputs("cpu", torch.float64))
+]
+OP_ERRORS = [
+    pytest.param(name, index, id=f"{name}-{index}")
+    for name, info in OP_INFOS.items()
+    for index, _ in enumerate(info.error_inputs("cpu"))
+]
+
+
+@pytest.mark.parametrize("name, index", OP_SAMPLES)
+def test_torch_op_sample(name: str, index: int) -> None:
+    """The function gives torch's value and input gradients on torch's OpInfo sample, in float64."""
+    torch.manual_seed(SEED)
+    sample = list(OP_INFOS[name].sample_inputs("cpu", torch.float64, requires_grad=True))[index]
+    spec = SPECS_BY_MODULE[name]
+    results = []
+    for fn in (spec.function, spec.torch_function):
+        leaves = [t.detach().clone().requires_grad_(True) for t in (sample.input, *sample.args)]
+        loss = fn(*leaves, **sample.kwargs)
+        results.append((loss, *torch.autograd.grad(loss.sum(), leaves)))
+    torch.testing.assert_close(results[0], results[1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, index", OP_ERRORS)
+def test_torch_op_error_sample(name: str, index: int) -> None:
+    """An input torch's OpInfo rejects is rejected by lossref too, with a TypeError or ValueError
+    naming an argument (torch raises RuntimeError for shapes)."""
+    error = list(OP_INFOS[name].error_inputs("cpu"))[index]
+    sample = error.sample_input
+    spec = SPECS_BY_MODULE[name]
+    with pytest.raises((TypeError, ValueError)) as raised:
+        spec.function(sample.input, *sample.args, **sample.kwargs)
+    message = str(raised.value)
+    names = [a.name for a in spec.args] + list(sample.kwargs)
+    assert any(re.search(rf"\b{n}\b", message) for n in names), message
 
 
 @pytest.mark.parametrize("table", [DELIBERATE, BUGS], ids=["DELIBERATE", "BUGS"])
