@@ -256,7 +256,7 @@ class _AngularMarginLoss(_Loss):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.num_classes, self.embedding_dim = int(num_classes), int(embedding_dim)
         self.scale = _check_scale(scale)
-        self.margin = check_real_number(margin, "margin")
+        self.margin = margin  # checked by the subclass, against its loss's range
         self.weight = nn.Parameter(torch.empty(self.num_classes, self.embedding_dim))
         self.reset_parameters()
 

@@ -694,15 +694,16 @@ def multilabel_margin_loss(
     # u_0 >= u_1 >= ... that exceed x_j - 1 (strictly: at the kink the hinge is inactive, torch's
     # rule). Sorting once costs C log C per sample instead of C^2 pairs, and memory N C.
     u = torch.where(free, input, float("-inf")).sort(-1, descending=True).values
+    free_count = free.sum(-1, keepdim=True)
     k = torch.searchsorted(-u, 1 - input, side="left")  # K_j = #{u > x_j - 1}
-    k = torch.minimum(k, free.sum(-1, keepdim=True))
+    k = torch.minimum(k, free_count)
     # sum_{r<K} (1 - x_j + u_r) = G_K + K (1 - x_j + u_{K-1}), with G_K = sum_{r<K} (u_r - u_{K-1})
     # = sum_{l<K-1} (l + 1)(u_l - u_{l+1}): a cumulative sum of non-negative steps, so no
     # cancellation (a running sum of the scores would lose the small hinges of large scores)
     above, below = u[..., :-1], u[..., 1:]
     step = torch.where((above == below) & above.isinf(), 0.0, above - below)  # no inf - inf
     rank = torch.arange(1, num_classes, device=input.device, dtype=input.dtype)
-    steps = torch.arange(num_classes - 1, device=input.device) < free.sum(-1, keepdim=True) - 1
+    steps = torch.arange(num_classes - 1, device=input.device) < free_count - 1
     g = torch.where(steps, rank * step, 0.0).cumsum(-1)
     g = torch.cat([torch.zeros_like(u[..., :1]), g], -1)
     last = (k - 1).clamp_min(0)

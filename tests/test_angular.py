@@ -16,7 +16,8 @@ from lossref import _formulas as formulas
 from lossref.angular import SIN_FLOOR
 
 D = torch.float64
-mpmath.mp.dps = 40
+#: digits of the oracle (set locally, so the other tests' mpmath precision is untouched)
+DIGITS = 40
 
 
 def _oracle_loss(x, y, w, kind, scale, margin):
@@ -43,6 +44,11 @@ def _oracle_loss(x, y, w, kind, scale, margin):
 
 def _oracle(x, y, w, kind, scale, margin):
     """Per-sample losses and the gradient of their sum in every coordinate of x and w."""
+    with mpmath.workdps(DIGITS):
+        return _oracle_at_precision(x, y, w, kind, scale, margin)
+
+
+def _oracle_at_precision(x, y, w, kind, scale, margin):
     xs, ws = (
         [[mpmath.mpf(v) for v in row] for row in x.tolist()],
         [[mpmath.mpf(v) for v in row] for row in w.tolist()],
