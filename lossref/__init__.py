@@ -22,6 +22,18 @@ from lossref.boundary import (
     hausdorff_dt_loss,
     signed_distance_map,
 )
+from lossref.contrastive import (
+    ClipLoss,
+    InfoNCELoss,
+    NTXentLoss,
+    SigLipLoss,
+    SupervisedContrastiveLoss,
+    clip_loss,
+    info_nce,
+    nt_xent,
+    siglip_loss,
+    supervised_contrastive,
+)
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, log_softmax, nll_loss
 from lossref.divergence import (
     DistillationLoss,
@@ -138,6 +150,16 @@ __all__ = [
     "ArcFaceLoss",
     "cosface_loss",
     "CosFaceLoss",
+    "info_nce",
+    "InfoNCELoss",
+    "nt_xent",
+    "NTXentLoss",
+    "supervised_contrastive",
+    "SupervisedContrastiveLoss",
+    "clip_loss",
+    "ClipLoss",
+    "siglip_loss",
+    "SigLipLoss",
     "l1_loss",
     "mse_loss",
     "smooth_l1_loss",

@@ -355,3 +355,116 @@ def cosface_usual(x: Tensor, y: Tensor, w: Tensor, scale: float = 64.0, margin: 
     cos = F.linear(F.normalize(x), F.normalize(w))
     one_hot = torch.zeros_like(cos).scatter_(1, y.view(-1, 1), 1)
     return F.cross_entropy(scale * (cos - one_hot * margin), y)
+
+
+# -- contrastive losses: references (reduction='none', the paper's equations term by term) --------
+
+
+def _unit(z: Tensor) -> Tensor:
+    return z / z.norm(dim=-1, keepdim=True)
+
+
+def _contrast(anchor: Tensor, candidates: Tensor, positive: int, temperature: float | Tensor) -> Tensor:
+    """-log(e^(a . c_positive / t) / sum over c of e^(a . c / t)), written out."""
+    e = torch.exp(candidates @ anchor / temperature)
+    return -torch.log(e[positive] / e.sum())
+
+
+def info_nce(query: Tensor, positive_key: Tensor, temperature: float = 0.1) -> Tensor:
+    """van den Oord et al.'s InfoNCE with the batch's keys as candidates, query by query."""
+    q, k = _unit(query), _unit(positive_key)
+    return torch.stack([_contrast(q[n], k, n, temperature) for n in range(len(q))])
+
+
+def nt_xent(input1: Tensor, input2: Tensor, temperature: float = 0.1) -> Tensor:
+    """SimCLR's l(i, j), anchor by anchor over the 2N views without the anchor itself, averaged over
+    the two views of each sample (so that the mean is the paper's 1 / 2N sum)."""
+    z = _unit(torch.cat([input1, input2]))
+    n = len(input1)
+    losses = []
+    for i in range(2 * n):
+        others = [j for j in range(2 * n) if j != i]
+        losses.append(_contrast(z[i], z[others], others.index((i + n) % (2 * n)), temperature))
+    each = torch.stack(losses)
+    return (each[:n] + each[n:]) / 2
+
+
+def supervised_contrastive(input: Tensor, target: Tensor, temperature: float = 0.1) -> Tensor:
+    """Khosla et al.'s L_out, anchor by anchor: the mean over the positives of -log p, the denominator
+    over every other embedding; 0 for an anchor without a positive (the authors' code)."""
+    z = _unit(input)
+    losses = []
+    for i in range(len(z)):
+        others = [j for j in range(len(z)) if j != i]
+        positives = [others.index(p) for p in others if target[p] == target[i]]
+        terms = [_contrast(z[i], z[others], p, temperature) for p in positives]
+        losses.append(torch.stack(terms).mean() if terms else z.new_zeros(()))
+    return torch.stack(losses)
+
+
+def clip(image_features: Tensor, text_features: Tensor, logit_scale: Tensor) -> Tensor:
+    """CLIP's two cross-entropies per pair, written out: scale e^t (t at most ln 100) times the cosine,
+    -log of the softmax over texts of image n and over images of text n, averaged."""
+    image, text = _unit(image_features), _unit(text_features)
+    scale = torch.exp(torch.clamp(logit_scale, max=math.log(100.0)))
+    n = len(image)
+    return torch.stack(
+        [
+            (_contrast(image[i], text, i, 1 / scale) + _contrast(text[i], image, i, 1 / scale)) / 2
+            for i in range(n)
+        ]
+    )
+
+
+def siglip(image_features: Tensor, text_features: Tensor, logit_scale: Tensor, logit_bias: Tensor) -> Tensor:
+    """SigLIP's pair terms log(1 + e^(-z s)), z = 1 for the matching pair and -1 otherwise, summed over
+    the texts of each image."""
+    logits = torch.exp(logit_scale) * _unit(image_features) @ _unit(text_features).T + logit_bias
+    signs = 2 * torch.eye(len(logits), dtype=logits.dtype) - 1
+    return torch.log1p(torch.exp(-signs * logits)).sum(1)
+
+
+# -- contrastive losses: the usual formulas and pytorch-metric-learning (benchmark peers) ---------
+
+
+def info_nce_usual(query: Tensor, positive_key: Tensor, temperature: float = 0.1) -> Tensor:
+    """As info-nce-pytorch and MoCo v3 write it: normalize, F.cross_entropy(q k^T / t, arange)."""
+    logits = F.normalize(query, dim=-1) @ F.normalize(positive_key, dim=-1).T
+    return F.cross_entropy(logits / temperature, torch.arange(len(query), device=query.device))
+
+
+def clip_usual(image_features: Tensor, text_features: Tensor, logit_scale: Tensor) -> Tensor:
+    """open_clip's ClipLoss after CLIP's model: normalized features, the scale e^t, and the mean of
+    F.cross_entropy over images and over texts."""
+    logits = logit_scale.exp() * F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T
+    labels = torch.arange(len(logits), device=logits.device)
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+def siglip_usual(
+    image_features: Tensor, text_features: Tensor, logit_scale: Tensor, logit_bias: Tensor
+) -> Tensor:
+    """open_clip's SigLipLoss after its model: -logsigmoid(labels * logits).sum() / N, labels 2 I - 1."""
+    logits = logit_scale.exp() * F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T
+    labels = 2 * torch.eye(len(logits), dtype=logits.dtype, device=logits.device) - 1
+    return -F.logsigmoid(labels * (logits + logit_bias)).sum() / len(logits)
+
+
+def pml_nt_xent() -> Loss:
+    """pytorch-metric-learning's NTXentLoss on the two views, labelled by sample (SimCLR's pairs)."""
+    from pytorch_metric_learning.losses import NTXentLoss
+
+    loss = NTXentLoss(temperature=0.1)
+
+    def call(input1: Tensor, input2: Tensor) -> Tensor:
+        labels = torch.arange(len(input1), device=input1.device).repeat(2)
+        return loss(torch.cat([input1, input2]), labels)
+
+    return call
+
+
+def pml_supcon() -> Loss:
+    """pytorch-metric-learning's SupConLoss (the same loss where every anchor has a positive)."""
+    from pytorch_metric_learning.losses import SupConLoss
+
+    return SupConLoss(temperature=0.1)

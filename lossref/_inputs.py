@@ -330,3 +330,40 @@ def angular_inputs(
     target = torch.randint(0, classes, shape[:-1], generator=g)
     weight = torch.randn(classes, shape[-1], generator=g, dtype=dtype)
     return LossInputs({"input": input, "target": target}, parameters={"weight": weight})
+
+
+def view_pair_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, names: tuple[str, str]
+) -> LossInputs:
+    """Two views (N, D) of N samples (standard normal, the second the first plus noise of scale 0.5),
+    under the loss's two argument names. No tensor options."""
+    first = torch.randn(shape, generator=g, dtype=dtype)
+    second = first + 0.5 * torch.randn(shape, generator=g, dtype=dtype)
+    return LossInputs(dict(zip(names, (first, second), strict=True)))
+
+
+def labelled_embedding_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool
+) -> LossInputs:
+    """Embeddings (N, D), standard normal, and integer labels in which every label occurs at least
+    twice (for N >= 2): every anchor has a positive, as with two views of every sample."""
+    n = shape[0]
+    labels = torch.randperm(n, generator=g) % max(1, n // 2)
+    return LossInputs({"input": torch.randn(shape, generator=g, dtype=dtype), "target": labels})
+
+
+def image_text_inputs(
+    shape: tuple[int, ...], g: torch.Generator, dtype: torch.dtype, weighted: bool, bias: bool
+) -> LossInputs:
+    """Image and text features (N, D), the text of pair n near image n (noise of scale 0.5), and the
+    learnable log logit scale near CLIP's start, ln(1 / 0.07); with ``bias``, SigLIP's: log scale
+    near ln 10 and bias near -10."""
+    image = torch.randn(shape, generator=g, dtype=dtype)
+    text = image + 0.5 * torch.randn(shape, generator=g, dtype=dtype)
+    start = (math.log(10.0), -10.0) if bias else (math.log(1 / 0.07),)
+    names = ("logit_scale", "logit_bias")
+    parameters = {
+        name: value + 0.1 * torch.randn((), generator=g, dtype=dtype)
+        for name, value in zip(names, start, strict=False)
+    }
+    return LossInputs({"image_features": image, "text_features": text}, parameters=parameters)

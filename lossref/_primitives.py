@@ -98,4 +98,6 @@ class _LogSoftmax(torch.autograd.Function):
 def log_softmax(input: Tensor, dim: int) -> Tensor:
     r""":math:`(x_c - x_j) - \log(1 + \sum_{k \ne j} e^{x_k - x_j})` along ``dim``, :math:`j` the arg-max,
     with the accurate backward of the module's notes (documented at :func:`lossref.log_softmax`)."""
+    if input.shape[dim] == 0:  # nothing to normalise (an empty batch of candidates); amax would raise
+        return input.clone()
     return _LogSoftmax.apply(input, dim)

@@ -11,8 +11,8 @@ on a loss's name. Adding a loss means: its function and module, one entry here, 
 Examples:
     >>> from lossref.registry import LOSSES, get
     >>> names = [spec.name for spec in LOSSES]
-    >>> len(names), len(set(names))  # 40 losses, no name twice
-    (40, 40)
+    >>> len(names), len(set(names))  # 45 losses, no name twice
+    (45, 45)
     >>> names[:2]  # binary cross-entropy, on probabilities and on logits
     ['binary_cross_entropy', 'binary_cross_entropy_with_logits']
     >>> spec = get("binary_cross_entropy_with_logits")
@@ -50,8 +50,10 @@ from lossref._inputs import (
     embedding_pair_inputs,
     focal_inputs,
     gaussian_inputs,
+    image_text_inputs,
     kl_inputs,
     label_list_inputs,
+    labelled_embedding_inputs,
     logit_pair_inputs,
     multi_margin_inputs,
     multilabel_inputs,
@@ -62,6 +64,7 @@ from lossref._inputs import (
     regression_inputs,
     score_label_inputs,
     triplet_inputs,
+    view_pair_inputs,
 )
 from lossref.angular import ArcFaceLoss, CosFaceLoss, arcface_loss, cosface_loss
 from lossref.bce import BCELoss, BCEWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits
@@ -71,6 +74,21 @@ from lossref.boundary import (
     boundary_loss,
     hausdorff_dt_loss,
     signed_distance_map,
+)
+from lossref.contrastive import (
+    CLIP_INIT_LOGIT_SCALE,
+    SIGLIP_INIT_LOGIT_BIAS,
+    SIGLIP_INIT_LOGIT_SCALE,
+    ClipLoss,
+    InfoNCELoss,
+    NTXentLoss,
+    SigLipLoss,
+    SupervisedContrastiveLoss,
+    clip_loss,
+    info_nce,
+    nt_xent,
+    siglip_loss,
+    supervised_contrastive,
 )
 from lossref.cross_entropy import CrossEntropyLoss, NLLLoss, cross_entropy, nll_loss
 from lossref.divergence import (
@@ -392,6 +410,7 @@ _REGION_CHAPTER = "chapters/segmentation/region_losses"
 _LIKELIHOOD_CHAPTER = "chapters/likelihood/divergences"
 _MARGIN_CHAPTER = "chapters/margins/score_margins"
 _EMBEDDING_CHAPTER = "chapters/margins/embedding_margins"
+_CONTRASTIVE_CHAPTER = "chapters/contrastive/contrastive_losses"
 
 #: class losses: every grid without and with a class weight
 _CLASS_WEIGHTS: tuple[dict[str, Any], ...] = ({}, {"weight": (1.0, 2.0, 0.5)})
@@ -409,6 +428,26 @@ _CLASS_VECTORS = Parameter(
     sizes=("num_classes", "embedding_dim"),
 )
 _REGRESSION_ARGS = (Arg("input", differentiable=True), Arg("target", differentiable=True))
+#: the learned log logit scale of CLIP and SigLIP and SigLIP's bias, as the papers' code starts them
+_CLIP_SCALE = Parameter(
+    "logit_scale",
+    init="ln(1 / 0.07), used clipped at ln 100 (openai/CLIP clip/model.py; the paper's clip)",
+    initial=CLIP_INIT_LOGIT_SCALE,
+)
+_SIGLIP_SCALE = Parameter(
+    "logit_scale",
+    init="ln 10 (open_clip's --siglip in open_clip_train/main.py; big_vision's SigLIP configs)",
+    initial=SIGLIP_INIT_LOGIT_SCALE,
+)
+_SIGLIP_BIAS = Parameter(
+    "logit_bias",
+    init="-10 (model_configs/ViT-B-16-SigLIP.json of open_clip; big_vision's SigLIP demo)",
+    initial=SIGLIP_INIT_LOGIT_BIAS,
+)
+_IMAGE_TEXT = (Arg("image_features", differentiable=True), Arg("text_features", differentiable=True))
+_WRITTEN_OUT = (
+    "a batch of embeddings scored against each other: checked against the paper's equation written "
+)
 
 _SORTS = (
     "it sorts the errors (piecewise linear in them): checked against the Lovász extension written out "
@@ -853,6 +892,118 @@ LOSSES: tuple[LossSpec, ...] = (
         peers=(Peer("formula", "AddMarginProduct: one-hot blend", lambda: formulas.cosface_usual),),
         papers=("wang2018cosface",),
         chapter=_EMBEDDING_CHAPTER,
+    ),
+    LossSpec(
+        name="info_nce",
+        function=info_nce,
+        module=InfoNCELoss,
+        domain="embeddings",
+        target="sample",
+        generate=partial(view_pair_inputs, names=("query", "positive_key")),
+        oracle=Reference(
+            formulas.info_nce,
+            _WRITTEN_OUT + "out query by query, and in tests/test_contrastive.py against an mpmath oracle "
+            "on given logits",
+        ),
+        args=(Arg("query", differentiable=True), Arg("positive_key", differentiable=True)),
+        couples_batch=True,
+        peers=(
+            Peer(
+                "formula",
+                "F.cross_entropy(q k^T / t, arange) (info-nce-pytorch, MoCo v3)",
+                lambda: formulas.info_nce_usual,
+            ),
+        ),
+        papers=("oord2018cpc", "he2020moco"),
+        chapter=_CONTRASTIVE_CHAPTER,
+    ),
+    LossSpec(
+        name="nt_xent",
+        function=nt_xent,
+        module=NTXentLoss,
+        domain="embeddings",
+        target="sample",
+        generate=partial(view_pair_inputs, names=("input1", "input2")),
+        oracle=Reference(
+            formulas.nt_xent,
+            _WRITTEN_OUT + "out anchor by anchor over the 2N views, and in tests/test_contrastive.py "
+            "against an mpmath oracle on given logits",
+        ),
+        args=(Arg("input1", differentiable=True), Arg("input2", differentiable=True)),
+        couples_batch=True,
+        peers=(
+            Peer(
+                "pytorch-metric-learning",
+                "pytorch_metric_learning.losses.NTXentLoss, labels by sample",
+                formulas.pml_nt_xent,
+            ),
+        ),
+        papers=("chen2020simclr",),
+        chapter=_CONTRASTIVE_CHAPTER,
+    ),
+    LossSpec(
+        name="supervised_contrastive",
+        function=supervised_contrastive,
+        module=SupervisedContrastiveLoss,
+        domain="embeddings",
+        target="sample",
+        generate=labelled_embedding_inputs,
+        oracle=Reference(
+            formulas.supervised_contrastive,
+            _WRITTEN_OUT + "out anchor by anchor and positive by positive, and in "
+            "tests/test_contrastive.py against an mpmath oracle on given logits",
+        ),
+        args=(Arg("input", differentiable=True), Arg("target", integer=True)),
+        couples_batch=True,
+        peers=(
+            Peer("pytorch-metric-learning", "pytorch_metric_learning.losses.SupConLoss", formulas.pml_supcon),
+        ),
+        papers=("khosla2020supcon",),
+        chapter=_CONTRASTIVE_CHAPTER,
+    ),
+    LossSpec(
+        name="clip_loss",
+        function=clip_loss,
+        module=ClipLoss,
+        domain="embeddings",
+        target="sample",
+        generate=partial(image_text_inputs, bias=False),
+        oracle=Reference(
+            formulas.clip,
+            _WRITTEN_OUT + "out pair by pair, and in tests/test_contrastive.py against an mpmath oracle "
+            "on given logits",
+        ),
+        args=_IMAGE_TEXT,
+        parameters=(_CLIP_SCALE,),
+        couples_batch=True,
+        peers=(Peer("formula", "open_clip's ClipLoss: two F.cross_entropy", lambda: formulas.clip_usual),),
+        papers=("radford2021clip",),
+        chapter=_CONTRASTIVE_CHAPTER,
+    ),
+    LossSpec(
+        name="siglip_loss",
+        function=siglip_loss,
+        module=SigLipLoss,
+        domain="embeddings",
+        target="sample",
+        generate=partial(image_text_inputs, bias=True),
+        oracle=Reference(
+            formulas.siglip,
+            _WRITTEN_OUT + "out pair by pair, and in tests/test_contrastive.py against an mpmath oracle "
+            "on given logits",
+        ),
+        args=_IMAGE_TEXT,
+        parameters=(_SIGLIP_SCALE, _SIGLIP_BIAS),
+        couples_batch=True,
+        peers=(
+            Peer(
+                "formula",
+                "open_clip's SigLipLoss: -logsigmoid(labels * logits).sum() / N",
+                lambda: formulas.siglip_usual,
+            ),
+        ),
+        papers=("zhai2023siglip",),
+        chapter=_CONTRASTIVE_CHAPTER,
     ),
     LossSpec(
         name="gaussian_nll_loss",

@@ -274,7 +274,7 @@ def test_rejects_options_of_another_dtype(spec):
     names = [k for k, t in hints if t == Optional[Tensor] and k not in positional]
     if not names:
         pytest.skip(f"{spec.name} has no optional tensor argument")
-    inputs = spec.make_inputs((3,))
+    inputs = spec.make_inputs(small(spec))
     first = spec.args[0].name
     for name in names:
         expected = f"{name} has dtype torch.float64 but {first} has dtype torch.float32"

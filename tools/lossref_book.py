@@ -50,6 +50,7 @@ FAMILIES = {
     "margin": "Score margins",
     "embedding": "Embedding margins (cosine, triplet)",
     "angular": "Angular margins (ArcFace, CosFace)",
+    "contrastive": "Contrastive (InfoNCE, NT-Xent, supervised, CLIP, SigLIP)",
 }
 
 #: Modules documented without their members at the end of the API reference: the region losses'
