@@ -15,9 +15,10 @@ probability is exactly 0 and its gradient 0.
 **Conditioning.** Given the logits, the losses are accurate to float32's and float64's precision
 (tests/test_contrastive.py checks them against an mpmath oracle). The logits themselves carry the
 rounding of the dot products, about :math:`10^{-7}` in float32 for unit vectors, multiplied by
-:math:`1/\tau`: from float32 embeddings, a loss at :math:`\tau = 0.1` has a relative error of a few
-:math:`10^{-6}`, and at :math:`\tau = 0.01` of order :math:`10^{-5}` absolute per logit. Compute in
-float64 where a loss must be known to more digits than that.
+:math:`1/\tau`, and a loss inherits it as a relative error: NT-Xent of 256 pairs of 128-D float32
+embeddings differs from its float64 value by up to :math:`5.5 \cdot 10^{-6}` relative at
+:math:`\tau = 0.1` and :math:`5.2 \cdot 10^{-5}` at :math:`\tau = 0.01`. Compute in float64
+where a loss must be known to more digits than that.
 
 **Zero embeddings.** ``F.normalize`` divides by :math:`\max(\|z\|, 10^{-12})`: a zero embedding stays
 zero, its similarity with everything is 0 and the loss is finite; its gradient is scaled by
