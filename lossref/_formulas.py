@@ -433,6 +433,16 @@ def info_nce_usual(query: Tensor, positive_key: Tensor, temperature: float = 0.1
     return F.cross_entropy(logits / temperature, torch.arange(len(query), device=query.device))
 
 
+def nt_xent_usual(input1: Tensor, input2: Tensor, temperature: float = 0.1) -> Tensor:
+    """As SimCLR implementations in PyTorch write it: normalize both views, the 2N x 2N similarities
+    with the diagonal at -inf, F.cross_entropy against the other view."""
+    z = F.normalize(torch.cat([input1, input2]), dim=-1)
+    n = len(input1)
+    eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    logits = (z @ z.T / temperature).masked_fill(eye, -math.inf)
+    return F.cross_entropy(logits, (torch.arange(2 * n, device=z.device) + n) % (2 * n))
+
+
 def clip_usual(image_features: Tensor, text_features: Tensor, logit_scale: Tensor) -> Tensor:
     """open_clip's ClipLoss after CLIP's model: normalized features, the scale e^t, and the mean of
     F.cross_entropy over images and over texts."""

@@ -655,9 +655,10 @@ def siglip_loss(
     b = _scalar(logit_bias, "logit_bias", image_features, "image_features")
     check_reduction(reduction)
     logits = t.exp() * similarity + b
-    eye = torch.eye(logits.shape[0], dtype=torch.bool, device=logits.device)
-    # -log sigma(z s) with z = +-1: the sign flips exactly
-    loss = -F.logsigmoid(torch.where(eye, logits, -logits)).sum(-1)
+    # z = 2 I - 1; z s flips the sign exactly (a product with +-1 is exact, and eager on the CPU it
+    # costs a third less than a `where` on an N x N bool mask)
+    z = torch.eye(logits.shape[0], dtype=logits.dtype, device=logits.device).mul_(2).sub_(1)
+    loss = -F.logsigmoid(z * logits).sum(-1)
     return reduce_loss(loss, reduction)
 
 

@@ -933,6 +933,11 @@ LOSSES: tuple[LossSpec, ...] = (
         couples_batch=True,
         peers=(
             Peer(
+                "formula",
+                "F.cross_entropy of the 2N x 2N similarities, diagonal at -inf (SimCLR in PyTorch)",
+                lambda: formulas.nt_xent_usual,
+            ),
+            Peer(
                 "pytorch-metric-learning",
                 "pytorch_metric_learning.losses.NTXentLoss, labels by sample",
                 formulas.pml_nt_xent,

@@ -75,7 +75,8 @@ def test_on_colab_the_cell_installs_lossref_and_the_pinned_peers_it_needs(notebo
     assert lossref_spec == f"lossref[symbolic] @ git+{setup_cell.repository_url()}"
     pins = setup_cell.pins()
     peers = [a for a in ran[0] if "==" in a]
-    assert peers == [f"{p}=={pins[p]}" for p in setup_cell.EXTRA if p in setup_cell.needed(notebook)]
+    needed = setup_cell.needed(notebook)
+    assert peers == [f"{p}=={pins[p]}" for m, p in setup_cell.EXTRA.items() if m in needed]
 
 
 def test_the_needed_modules_are_what_the_chapter_imports():

@@ -25,7 +25,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CELL_ID = "setup"
 #: libraries a chapter may need that Colab does not preinstall (module name -> pip name)
-EXTRA = {"monai": "monai", "kornia": "kornia", "scipy": "scipy"}
+EXTRA = {
+    "monai": "monai",
+    "kornia": "kornia",
+    "scipy": "scipy",
+    "pytorch_metric_learning": "pytorch-metric-learning",
+}
 #: modules a chapter needs without importing them: lossref calls them for these functions
 CALLED = {"scipy": ("boundary_loss", "hausdorff_dt_loss", "signed_distance_map")}
 
