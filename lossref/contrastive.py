@@ -188,7 +188,7 @@ def info_nce(
         >>> import torch
         >>> from lossref import info_nce
         >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-        >>> # cosines 1 (positive) and 0 (the other key): log(1 + exp(-1 / 0.5))
+        >>> # cosines 1 (positive) and 0 (other key): log(1 + e^(-1 / 0.5))
         >>> round(info_nce(q, q, temperature=0.5).item(), 4)
         0.1269
     """
@@ -339,8 +339,8 @@ def nt_xent(
         >>> import torch
         >>> from lossref import nt_xent
         >>> a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-        >>> # each view equals its pair: the positive's cosine is 1, two negatives' 0
-        >>> round(nt_xent(a, a, temperature=1.0).item(), 4)  # log(1 + 2 / e)
+        >>> # positive's cosine 1, the two negatives' 0: log(1 + 2 / e)
+        >>> round(nt_xent(a, a, temperature=1.0).item(), 4)
         0.5514
     """
     _check_batch({"input1": input1, "input2": input2})
@@ -377,7 +377,8 @@ class NTXentLoss(_Loss):
         >>> from lossref import NTXentLoss
         >>> _ = torch.manual_seed(0)
         >>> x = torch.randn(8, 16)
-        >>> views = x + 0.1 * torch.randn(8, 16), x + 0.1 * torch.randn(8, 16)
+        >>> noise = 0.1 * torch.randn(2, 8, 16)
+        >>> views = x + noise[0], x + noise[1]
         >>> # the other view is by far the nearest: the loss is near 0
         >>> NTXentLoss()(*views).item() < 0.05
         True
@@ -453,7 +454,8 @@ def supervised_contrastive(
         >>> z = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
         >>> y = torch.tensor([0, 0, 1])
         >>> # anchors 0 and 1: log(1 + e^-1); anchor 2 has no positive: 0
-        >>> supervised_contrastive(z, y, 1.0, reduction="none").round(decimals=4)
+        >>> loss = supervised_contrastive(z, y, 1.0, reduction="none")
+        >>> loss.round(decimals=4)
         tensor([0.3133, 0.3133, 0.0000])
     """
     _check_batch({"input": input})
@@ -500,9 +502,11 @@ class SupervisedContrastiveLoss(_Loss):
     Examples:
         >>> import torch
         >>> from lossref import SupervisedContrastiveLoss
-        >>> z = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
-        >>> loss = SupervisedContrastiveLoss()(z, torch.tensor([0, 0, 1, 1]))
-        >>> loss.item() < 0.01  # each positive is the nearest: close to the least, 0
+        >>> z = torch.tensor([[1.0, 0], [0.9, 0.1], [0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> loss = SupervisedContrastiveLoss()(z, y)
+        >>> # each positive is the nearest: near the least loss, 0
+        >>> loss.item() < 0.01
         True
     """
 
@@ -550,8 +554,10 @@ def clip_loss(
     followed by ``reduction``: ``'mean'`` is CLIP's (and open_clip's)
     :math:`\frac{1}{2}(\mathrm{CE}_{image} + \mathrm{CE}_{text})`. The scale :math:`e^t` is at most
     100: :math:`t` is clipped at :math:`\ln 100` (``CLIP_MAX_LOGIT_SCALE``), as the CLIP paper
-    says; beyond it the gradient with respect to :math:`t` is 0. (open_clip clamps the parameter
-    itself to :math:`[0, \ln 100]`, in place after each optimizer step.)
+    says; beyond it the gradient with respect to :math:`t` is 0, so a :math:`t` that an optimizer
+    step pushes past the clip stays there. open_clip instead clamps the parameter itself to
+    :math:`[0, \ln 100]` after each optimizer step; to train as it does, do the same:
+    ``with torch.no_grad(): head.logit_scale.clamp_(0, CLIP_MAX_LOGIT_SCALE)``.
 
     **The scale is passed as its log**, :math:`t`, the learned parameter of CLIP's model
     (``model.logit_scale``, initialised to :math:`\ln(1/0.07)`). open_clip's ``ClipLoss`` takes the
@@ -584,7 +590,7 @@ def clip_loss(
         >>> import torch
         >>> from lossref import clip_loss
         >>> x = torch.eye(2)
-        >>> # logits 2 on the diagonal, 0 off it: log(1 + e^-2) for both halves
+        >>> # logits 2 on the diagonal, 0 off it: log(1 + e^-2), both ways
         >>> round(clip_loss(x, x, math.log(2.0)).item(), 4)
         0.1269
     """
@@ -647,7 +653,7 @@ def siglip_loss(
         >>> import torch
         >>> from lossref import siglip_loss
         >>> x = torch.eye(2)
-        >>> # matching pair: 10 - 10 = 0, log 2; the other: -10, log(1 + e^-10)
+        >>> # matching pair: 10 - 10 = 0, log 2; other: log(1 + e^-10)
         >>> round(siglip_loss(x, x, math.log(10.0), -10.0).item(), 4)
         0.6932
     """
@@ -687,7 +693,8 @@ class ClipLoss(_Loss):
         >>> round(head.logit_scale.exp().item(), 2)  # 1 / 0.07
         14.29
         >>> head(torch.eye(4), torch.eye(4)).backward()
-        >>> head.logit_scale.grad.item() < 0  # a larger scale lowers this loss
+        >>> # a larger scale lowers this loss
+        >>> head.logit_scale.grad.item() < 0
         True
     """
 
