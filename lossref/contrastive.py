@@ -126,6 +126,18 @@ def _masked_self(logits: Tensor) -> Tensor:
     return logits.masked_fill(eye, -math.inf)
 
 
+class _TemperatureLoss(_Loss):
+    """Holds and checks the temperature and ``normalize`` of a softmax contrastive loss."""
+
+    def __init__(self, temperature: float, reduction: str, normalize: bool) -> None:
+        super().__init__(reduction)
+        self.temperature = _check_temperature(temperature)
+        self.normalize = _check_normalize(normalize)
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}, normalize={self.normalize}, {super().extra_repr()}"
+
+
 # -- InfoNCE ------------------------------------------------------------------------------------------
 
 
@@ -225,7 +237,7 @@ def info_nce(
     return reduce_loss(loss, reduction)
 
 
-class InfoNCELoss(_Loss):
+class InfoNCELoss(_TemperatureLoss):
     r"""The InfoNCE loss: :func:`info_nce` as a module.
 
     .. math::
@@ -262,12 +274,10 @@ class InfoNCELoss(_Loss):
         negative_mode: str = "unpaired",
         normalize: bool = True,
     ) -> None:
-        super().__init__(reduction)
-        self.temperature = _check_temperature(temperature)
+        super().__init__(temperature, reduction, normalize)
         if negative_mode not in NEGATIVE_MODES:
             raise ValueError(f"negative_mode must be one of {NEGATIVE_MODES}, got {negative_mode!r}")
         self.negative_mode = negative_mode
-        self.normalize = _check_normalize(normalize)
 
     def forward(self, query: Tensor, positive_key: Tensor, negative_keys: Optional[Tensor] = None) -> Tensor:
         return info_nce(
@@ -281,10 +291,7 @@ class InfoNCELoss(_Loss):
         )
 
     def extra_repr(self) -> str:
-        return (
-            f"temperature={self.temperature}, negative_mode={self.negative_mode!r}, "
-            f"normalize={self.normalize}, {super().extra_repr()}"
-        )
+        return f"negative_mode={self.negative_mode!r}, {super().extra_repr()}"
 
 
 # -- NT-Xent ------------------------------------------------------------------------------------------
@@ -354,7 +361,7 @@ def nt_xent(
     return reduce_loss((loss[:n] + loss[n:]) / 2, reduction)
 
 
-class NTXentLoss(_Loss):
+class NTXentLoss(_TemperatureLoss):
     r"""The NT-Xent loss of SimCLR: :func:`nt_xent` as a module.
 
     .. math::
@@ -385,15 +392,10 @@ class NTXentLoss(_Loss):
     """
 
     def __init__(self, temperature: float = 0.1, reduction: str = "mean", normalize: bool = True) -> None:
-        super().__init__(reduction)
-        self.temperature = _check_temperature(temperature)
-        self.normalize = _check_normalize(normalize)
+        super().__init__(temperature, reduction, normalize)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
         return nt_xent(input1, input2, self.temperature, self.reduction, self.normalize)
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, normalize={self.normalize}, {super().extra_repr()}"
 
 
 # -- supervised contrastive ----------------------------------------------------------------------------
@@ -480,7 +482,7 @@ def supervised_contrastive(
     return reduce_loss(loss, reduction)
 
 
-class SupervisedContrastiveLoss(_Loss):
+class SupervisedContrastiveLoss(_TemperatureLoss):
     r"""The supervised contrastive loss: :func:`supervised_contrastive` as a module.
 
     .. math::
@@ -511,15 +513,10 @@ class SupervisedContrastiveLoss(_Loss):
     """
 
     def __init__(self, temperature: float = 0.1, reduction: str = "mean", normalize: bool = True) -> None:
-        super().__init__(reduction)
-        self.temperature = _check_temperature(temperature)
-        self.normalize = _check_normalize(normalize)
+        super().__init__(temperature, reduction, normalize)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return supervised_contrastive(input, target, self.temperature, self.reduction, self.normalize)
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, normalize={self.normalize}, {super().extra_repr()}"
 
 
 # -- CLIP and SigLIP -----------------------------------------------------------------------------------
