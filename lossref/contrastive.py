@@ -665,7 +665,18 @@ def siglip_loss(
     return reduce_loss(loss, reduction)
 
 
-class ClipLoss(_Loss):
+class _ImageTextLoss(_Loss):
+    """Holds and checks ``normalize`` of an image-text loss; the subclass owns its scale (and bias)."""
+
+    def __init__(self, reduction: str, normalize: bool) -> None:
+        super().__init__(reduction)
+        self.normalize = _check_normalize(normalize)
+
+    def extra_repr(self) -> str:
+        return f"normalize={self.normalize}, {super().extra_repr()}"
+
+
+class ClipLoss(_ImageTextLoss):
     r"""The CLIP loss: :func:`clip_loss` as a module that learns the log logit scale ``logit_scale``.
 
     .. math::
@@ -696,18 +707,14 @@ class ClipLoss(_Loss):
     """
 
     def __init__(self, reduction: str = "mean", normalize: bool = True) -> None:
-        super().__init__(reduction)
-        self.normalize = _check_normalize(normalize)
+        super().__init__(reduction, normalize)
         self.logit_scale = nn.Parameter(torch.tensor(CLIP_INIT_LOGIT_SCALE))
 
     def forward(self, image_features: Tensor, text_features: Tensor) -> Tensor:
         return clip_loss(image_features, text_features, self.logit_scale, self.reduction, self.normalize)
 
-    def extra_repr(self) -> str:
-        return f"normalize={self.normalize}, {super().extra_repr()}"
 
-
-class SigLipLoss(_Loss):
+class SigLipLoss(_ImageTextLoss):
     r"""The SigLIP loss: :func:`siglip_loss` as a module that learns ``logit_scale`` (:math:`t'`) and
     ``logit_bias`` (:math:`b`).
 
@@ -735,8 +742,7 @@ class SigLipLoss(_Loss):
     """
 
     def __init__(self, reduction: str = "mean", normalize: bool = True) -> None:
-        super().__init__(reduction)
-        self.normalize = _check_normalize(normalize)
+        super().__init__(reduction, normalize)
         self.logit_scale = nn.Parameter(torch.tensor(SIGLIP_INIT_LOGIT_SCALE))
         self.logit_bias = nn.Parameter(torch.tensor(SIGLIP_INIT_LOGIT_BIAS))
 
@@ -744,6 +750,3 @@ class SigLipLoss(_Loss):
         return siglip_loss(
             image_features, text_features, self.logit_scale, self.logit_bias, self.reduction, self.normalize
         )
-
-    def extra_repr(self) -> str:
-        return f"normalize={self.normalize}, {super().extra_repr()}"
