@@ -157,9 +157,7 @@ def set_value_checks(enabled: bool) -> None:
         >>> lossref.set_value_checks(True)
     """
     global _VALUE_CHECKS
-    if not isinstance(enabled, bool):
-        raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
-    _VALUE_CHECKS = enabled
+    _VALUE_CHECKS = check_bool(enabled, "enabled")
 
 
 def checked(t: Tensor) -> Optional[Tensor]:
@@ -298,6 +296,31 @@ def check_nonnegative(t: Tensor, name: str, what: str) -> None:
             f"{name} must be non-negative ({what}), but {int(bad.sum())} of {data.numel()} elements are "
             f"negative (e.g. {data[bad][0].item()!r})"
         )
+
+
+def check_bool(value: bool, name: str) -> bool:
+    """A Python bool (not 0 or 1, nor a tensor): a switch."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def check_embeddings(tensors: dict[str, Tensor], batched: bool = False) -> Tensor:
+    """Embeddings of one shape, one floating dtype and device: the first of them. The shape is (N, D)
+    or (D,); with ``batched``, (N, D) only (a loss that scores the samples of a batch against each
+    other)."""
+    (first_name, first), *others = tensors.items()
+    check_floating(first, first_name)
+    if first.dim() not in ((2,) if batched else (1, 2)):
+        wanted = "(N, D), a batch of N embeddings" if batched else "(N, D) or (D,), embeddings"
+        raise ValueError(f"{first_name} must have shape {wanted} of D coordinates, got {tuple(first.shape)}")
+    for name, t in others:
+        check_like(t, name, first, first_name)
+        if t.shape != first.shape:
+            raise ValueError(
+                f"{name} must have the shape of {first_name} {tuple(first.shape)}, got {tuple(t.shape)}"
+            )
+    return first
 
 
 def check_real_number(value: float, name: str) -> float:

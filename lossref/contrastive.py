@@ -42,7 +42,14 @@ from torch import Tensor, nn
 from lossref._autocast import float32_under_autocast
 from lossref._loss import _Loss
 from lossref._reduction import reduce as reduce_loss
-from lossref._validation import check_floating, check_like, check_real_number, check_reduction, check_tensor
+from lossref._validation import (
+    check_bool,
+    check_embeddings,
+    check_like,
+    check_real_number,
+    check_reduction,
+    check_tensor,
+)
 from lossref.cross_entropy import log_softmax
 
 __all__ = [
@@ -81,33 +88,8 @@ def _check_temperature(temperature: float) -> float:
     return temperature
 
 
-def _check_batch(tensors: dict[str, Tensor]) -> Tensor:
-    """Embeddings (N, D) of one dtype and device, and of one shape: the first of them."""
-    (first_name, first), *others = tensors.items()
-    check_floating(first, first_name)
-    if first.dim() != 2:
-        raise ValueError(
-            f"{first_name} must have shape (N, D), a batch of N embeddings of D coordinates, got "
-            f"{tuple(first.shape)}"
-        )
-    for name, t in others:
-        check_like(t, name, first, first_name)
-        if t.shape != first.shape:
-            raise ValueError(
-                f"{name} must have the shape of {first_name} {tuple(first.shape)} (one {name} per "
-                f"embedding of {first_name}), got {tuple(t.shape)}"
-            )
-    return first
-
-
 def _unit(z: Tensor, normalize: bool) -> Tensor:
     return F.normalize(z, dim=-1) if normalize else z
-
-
-def _check_normalize(normalize: bool) -> bool:
-    if not isinstance(normalize, bool):
-        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
-    return normalize
 
 
 def _scalar(value: Union[Tensor, float], name: str, like: Tensor, like_name: str) -> Tensor:
@@ -132,7 +114,7 @@ class _TemperatureLoss(_Loss):
     def __init__(self, temperature: float, reduction: str, normalize: bool) -> None:
         super().__init__(reduction)
         self.temperature = _check_temperature(temperature)
-        self.normalize = _check_normalize(normalize)
+        self.normalize = check_bool(normalize, "normalize")
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, normalize={self.normalize}, {super().extra_repr()}"
@@ -204,10 +186,10 @@ def info_nce(
         >>> round(info_nce(q, q, temperature=0.5).item(), 4)
         0.1269
     """
-    _check_batch({"query": query, "positive_key": positive_key})
+    check_embeddings({"query": query, "positive_key": positive_key}, batched=True)
     temperature = _check_temperature(temperature)
     check_reduction(reduction)
-    normalize = _check_normalize(normalize)
+    normalize = check_bool(normalize, "normalize")
     if negative_mode not in NEGATIVE_MODES:
         raise ValueError(f"negative_mode must be one of {NEGATIVE_MODES}, got {negative_mode!r}")
     q, k = _unit(query, normalize), _unit(positive_key, normalize)
@@ -350,10 +332,10 @@ def nt_xent(
         >>> round(nt_xent(a, a, temperature=1.0).item(), 4)
         0.5514
     """
-    _check_batch({"input1": input1, "input2": input2})
+    check_embeddings({"input1": input1, "input2": input2}, batched=True)
     temperature = _check_temperature(temperature)
     check_reduction(reduction)
-    z = _unit(torch.cat([input1, input2]), _check_normalize(normalize))
+    z = _unit(torch.cat([input1, input2]), check_bool(normalize, "normalize"))
     n = input1.shape[0]
     other_view = (torch.arange(2 * n, device=z.device) + n) % (2 * n)
     log_p = log_softmax(_masked_self(z @ z.T / temperature), -1)
@@ -460,7 +442,7 @@ def supervised_contrastive(
         >>> loss.round(decimals=4)
         tensor([0.3133, 0.3133, 0.0000])
     """
-    _check_batch({"input": input})
+    check_embeddings({"input": input}, batched=True)
     check_tensor(target, "target")
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise TypeError(f"target must hold labels with an integer dtype, got {target.dtype}")
@@ -473,7 +455,7 @@ def supervised_contrastive(
         raise ValueError(f"target is on device {target.device} but input is on {input.device}")
     temperature = _check_temperature(temperature)
     check_reduction(reduction)
-    z = _unit(input, _check_normalize(normalize))
+    z = _unit(input, check_bool(normalize, "normalize"))
     log_p = log_softmax(_masked_self(z @ z.T / temperature), -1)
     positive = target.unsqueeze(0) == target.unsqueeze(1)
     positive.fill_diagonal_(False)
@@ -526,9 +508,9 @@ def _pair_logits(
     image_features: Tensor, text_features: Tensor, logit_scale: Union[Tensor, float], normalize: bool
 ) -> tuple[Tensor, Tensor]:
     """The unit-vector similarities (N, N), image i with text j, and the logit scale as a tensor."""
-    _check_batch({"image_features": image_features, "text_features": text_features})
+    check_embeddings({"image_features": image_features, "text_features": text_features}, batched=True)
     scale = _scalar(logit_scale, "logit_scale", image_features, "image_features")
-    normalize = _check_normalize(normalize)
+    normalize = check_bool(normalize, "normalize")
     return _unit(image_features, normalize) @ _unit(text_features, normalize).T, scale
 
 
@@ -670,7 +652,7 @@ class _ImageTextLoss(_Loss):
 
     def __init__(self, reduction: str, normalize: bool) -> None:
         super().__init__(reduction)
-        self.normalize = _check_normalize(normalize)
+        self.normalize = check_bool(normalize, "normalize")
 
     def extra_repr(self) -> str:
         return f"normalize={self.normalize}, {super().extra_repr()}"

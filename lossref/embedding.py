@@ -27,9 +27,8 @@ from lossref._loss import _Loss
 from lossref._reduction import legacy_reduction
 from lossref._reduction import reduce as reduce_loss  # `reduce` is torch's legacy argument here
 from lossref._validation import (
-    check_floating,
+    check_embeddings,
     check_label_values,
-    check_like,
     check_real_number,
     check_reduction,
     labels_like,
@@ -47,24 +46,6 @@ __all__ = [
 #: torch's cosine embedding loss adds its C++ ``constexpr float EPSILON = 1e-12`` to each squared
 #: norm: the float32 number nearest 1e-12, which float64 inputs see as 9.999999960041972e-13
 COSINE_EPS = float(torch.tensor(1e-12, dtype=torch.float32))
-
-
-def _check_embeddings(tensors: dict[str, Tensor]) -> Tensor:
-    """Embeddings of one shape, (N, D) or (D,), one floating dtype and device: the first of them."""
-    (first_name, first), *others = tensors.items()
-    check_floating(first, first_name)
-    if first.dim() not in (1, 2):
-        raise ValueError(
-            f"{first_name} must have shape (N, D) or (D,), embeddings of D coordinates, got "
-            f"{tuple(first.shape)}"
-        )
-    for name, t in others:
-        check_like(t, name, first, first_name)
-        if t.shape != first.shape:
-            raise ValueError(
-                f"{name} must have the shape of {first_name} {tuple(first.shape)}, got {tuple(t.shape)}"
-            )
-    return first
 
 
 def _cosine_margin(margin: float) -> float:
@@ -155,7 +136,7 @@ def cosine_embedding_loss(
         tensor([0.2929, 0.2071])
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_embeddings({"input1": input1, "input2": input2})
+    check_embeddings({"input1": input1, "input2": input2})
     y = labels_like(target, input1, "input1")
     if y.shape != input1.shape[:-1]:
         raise ValueError(
@@ -330,7 +311,7 @@ def triplet_margin_loss(
         0.5
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_embeddings({"anchor": anchor, "positive": positive, "negative": negative})
+    check_embeddings({"anchor": anchor, "positive": positive, "negative": negative})
     margin = _positive_margin(margin)
     p = _check_p(p)
     eps = check_real_number(eps, "eps")
@@ -464,7 +445,7 @@ def triplet_margin_with_distance_loss(
         ... ).item()
         0.5
     """
-    _check_embeddings({"anchor": anchor, "positive": positive, "negative": negative})
+    check_embeddings({"anchor": anchor, "positive": positive, "negative": negative})
     if distance_function is not None and not callable(distance_function):
         raise TypeError(
             "distance_function must be callable as (x1, x2) -> distances, got "
