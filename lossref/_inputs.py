@@ -360,10 +360,11 @@ def image_text_inputs(
     near ln 10 and bias near -10."""
     image = torch.randn(shape, generator=g, dtype=dtype)
     text = image + 0.5 * torch.randn(shape, generator=g, dtype=dtype)
-    start = (math.log(10.0), -10.0) if bias else (math.log(1 / 0.07),)
-    names = ("logit_scale", "logit_bias")
-    parameters = {
-        name: value + 0.1 * torch.randn((), generator=g, dtype=dtype)
-        for name, value in zip(names, start, strict=False)
-    }
+
+    def near(value: float) -> Tensor:
+        return value + 0.1 * torch.randn((), generator=g, dtype=dtype)
+
+    parameters = {"logit_scale": near(math.log(10.0) if bias else math.log(1 / 0.07))}
+    if bias:
+        parameters["logit_bias"] = near(-10.0)
     return LossInputs({"image_features": image, "text_features": text}, parameters=parameters)
