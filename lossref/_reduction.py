@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from lossref._validation import check_reduction
+from lossref.distributed import ProcessGroup, all_sum
 
 
 def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
@@ -36,17 +37,22 @@ def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduc
     return resolved
 
 
-def reduce(loss: Tensor, reduction: str) -> Tensor:
+def reduce(loss: Tensor, reduction: str, group: Optional[ProcessGroup] = None) -> Tensor:
     """``'none'``: the elementwise loss; ``'sum'``: its sum; ``'mean'``: its sum / number of elements.
 
-    As in torch, ``'mean'`` of an empty tensor is NaN and ``'sum'`` of it is 0.
+    As in torch, ``'mean'`` of an empty tensor is NaN and ``'sum'`` of it is 0. With a process
+    ``group`` (:mod:`lossref.distributed`), ``'sum'`` and ``'mean'`` are those of every process's
+    elements; ``'none'`` stays this process's.
     """
     check_reduction(reduction)
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+    if group is None:
+        if reduction == "mean":
+            return loss.mean()
+        return loss.sum() if reduction == "sum" else loss
+    if reduction == "none":
+        return loss
+    count = torch.tensor(loss.numel(), dtype=loss.dtype, device=loss.device)
+    return reduce_by_weight(loss, count, reduction, group)
 
 
 def reduce_backward(grad: Tensor, reduction: str, numel: int) -> Tensor:
@@ -59,8 +65,16 @@ def reduce_backward(grad: Tensor, reduction: str, numel: int) -> Tensor:
     return grad / numel if reduction == "mean" else grad
 
 
-def reduce_by_weight(loss: Tensor, w: Tensor, reduction: str) -> Tensor:
-    """'mean' divides by the total weight of the non-ignored targets (NaN if there is none, as torch)."""
-    if reduction == "mean":
-        return loss.sum() / w.sum()
-    return reduce(loss, reduction)
+def reduce_by_weight(loss: Tensor, w: Tensor, reduction: str, group: Optional[ProcessGroup] = None) -> Tensor:
+    """'mean' divides by the total weight of the non-ignored targets (NaN if there is none, as torch).
+
+    With a process ``group``, the sum and the weight are every process's: one all-reduce of both.
+    """
+    if group is None or reduction == "none":
+        if reduction == "mean":
+            return loss.sum() / w.sum()
+        return reduce(loss, reduction)
+    if reduction == "sum":
+        return all_sum(loss.sum(), group)
+    total, weight = all_sum(torch.stack([loss.sum(), w.sum().to(loss.dtype)]), group).unbind()
+    return total / weight

@@ -113,6 +113,7 @@ from lossref._validation import (
     compiled_assert,
     readable,
 )
+from lossref.distributed import ProcessGroup, Sync, all_sum, check_sync, group_of
 
 Mode = Literal["binary", "multiclass", "multilabel"]
 MODES: tuple[str, ...] = ("binary", "multiclass", "multilabel")
@@ -142,6 +143,8 @@ class Region:
     from_logits: bool
     spatial: tuple[int, ...]  #: the spatial shape, for distance maps
     classes: slice  #: the included channels of the input (for weight and distance maps)
+    #: the processes whose shards form the batch (:mod:`lossref.distributed`); None: this one's alone
+    group: Optional[ProcessGroup] = None
 
 
 def check_mode(mode: str) -> None:
@@ -358,12 +361,14 @@ def prepare(
     include_background: bool,
     weight: Optional[Tensor],
     hard_target: Optional[str] = None,
+    sync: Sync = False,
 ) -> Region:
     """Validate shapes and values and return the canonical :class:`Region` (see the module's docs):
     the target one-hot (class indices) or as given (labels), and the valid mask. It forms no
     probabilities; the loss asks for those it needs.
 
     ``hard_target``: the name of the loss, if it needs 0/1 targets (Lovász, distance maps).
+    ``sync``: the loss's argument, resolved here to the region's process group.
     """
     _check_shapes(input, target, mode, ignore_index, include_background, weight)
     if not from_logits:
@@ -387,6 +392,7 @@ def prepare(
         from_logits=from_logits,
         spatial=tuple(x.shape[2:]),
         classes=classes,
+        group=group_of(sync),
     )
 
 
@@ -455,7 +461,7 @@ def confusion(region: Region, per_image: bool, with_ce: bool = False) -> tuple[T
     sums: tuple[Tensor, ...] = (p * t).sum(-1), (p * u).sum(-1), (q * t).sum(-1)
     if with_ce:
         sums += (-(t * log_p).sum(-1), -(u * log_q).sum(-1))
-    return tuple(v.sum(0) for v in sums) if not per_image else sums
+    return sums if per_image else batch_sums(sums, region)
 
 
 def pixel_count(region: Region, per_image: bool) -> Tensor:
@@ -466,7 +472,7 @@ def pixel_count(region: Region, per_image: bool) -> Tensor:
         )
     else:
         count = region.valid.expand_as(region.t).sum(-1)
-    return count.sum(0) if not per_image else count
+    return count if per_image else batch_sums((count,), region)[0]
 
 
 def ratio(num: Tensor, den: Tensor) -> Tensor:
@@ -485,16 +491,30 @@ def pixel_mean(values: Tensor, region: Region, per_image: bool) -> Tensor:
         valid = region.valid.expand_as(values)
         total, count = (values * valid).sum(-1), valid.sum(-1)
     if not per_image:
-        total, count = total.sum(0), count.sum(0)
+        total, count = batch_sums((total, count), region)
     return ratio(total, count)
 
 
-def reduce_region(loss: Tensor, weight: Optional[Tensor], region: Region, reduction: str) -> Tensor:
-    """Apply the class weight and the reduction to per-(image, class) losses (see the module's docs)."""
+def batch_sums(values: tuple[Tensor, ...], region: Region) -> tuple[Tensor, ...]:
+    """Each (N, C', ...) statistic summed over the batch: over every process's images with a process
+    group, in one all-reduce."""
+    sums = [v.sum(0) for v in values]
+    if region.group is None:
+        return tuple(sums)
+    return tuple(all_sum(torch.stack(sums), region.group).unbind())
+
+
+def reduce_region(
+    loss: Tensor, weight: Optional[Tensor], region: Region, reduction: str, per_image: bool
+) -> Tensor:
+    """Apply the class weight and the reduction to per-(image, class) losses (see the module's docs).
+    With a process group, per-image losses are reduced over every process's images; per-class losses
+    of the batch are already the whole batch's, the same on every process."""
+    group = region.group if per_image else None
     if weight is None:
-        return reduce(loss, reduction)
+        return reduce(loss, reduction, group)
     w = weight[region.classes]
-    return reduce_by_weight(loss * w, w.expand_as(loss), reduction)
+    return reduce_by_weight(loss * w, w.expand_as(loss), reduction, group)
 
 
 class _RegionLoss(nn.Module):
@@ -513,6 +533,7 @@ class _RegionLoss(nn.Module):
         include_background: bool,
         ignore_index: int,
         reduction: str,
+        sync: Sync,
     ) -> None:
         super().__init__()
         check_mode(mode)
@@ -524,6 +545,7 @@ class _RegionLoss(nn.Module):
             reduction,
         )
         self.register_buffer("weight", weight)
+        self.sync = check_sync(sync)
 
     def _common(self) -> dict:
         return dict(
@@ -534,6 +556,7 @@ class _RegionLoss(nn.Module):
             include_background=self.include_background,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
+            sync=self.sync,
         )
 
     def extra_repr(self) -> str:

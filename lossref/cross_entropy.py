@@ -28,6 +28,7 @@ from lossref._validation import (
     check_reduction,
     check_tensor,
 )
+from lossref.distributed import Sync, check_sync, group_of
 
 __all__ = ["log_softmax", "nll_loss", "cross_entropy", "NLLLoss", "CrossEntropyLoss"]
 
@@ -79,6 +80,8 @@ def nll_loss(
     ignore_index: int = -100,
     reduce: Optional[bool] = None,
     reduction: str = "mean",
+    *,
+    sync: Sync = False,
 ) -> Tensor:
     r"""Negative log-likelihood of class log-probabilities.
 
@@ -102,6 +105,8 @@ def nll_loss(
         reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
             says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - output: scalar, or the target's shape with ``reduction='none'``.
@@ -132,7 +137,7 @@ def nll_loss(
     check_class_weight(weight, "weight", input, num_classes)
     check_reduction(reduction)
     loss, w = weighted_nll(input, target, weight, ignore_index)
-    return reduce_by_weight(loss, w, reduction)
+    return reduce_by_weight(loss, w, reduction, group_of(sync))
 
 
 @float32_under_autocast
@@ -145,6 +150,8 @@ def cross_entropy(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    *,
+    sync: Sync = False,
 ) -> Tensor:
     r"""Cross-entropy between the softmax of logits and class-index or class-probability targets.
 
@@ -190,6 +197,8 @@ def cross_entropy(
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         label_smoothing: :math:`\varepsilon \in [0, 1]`, the weight moved from the target onto the
             uniform distribution. Default: ``0.0``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - output: scalar, or :math:`()` / :math:`(N, d_1, \ldots, d_k)` with ``reduction='none'``.
@@ -228,12 +237,12 @@ def cross_entropy(
         q = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
             q = q * class_view(weight, input)
-        return reduce_loss(-(q * log_probs).sum(dim), reduction)
+        return reduce_loss(-(q * log_probs).sum(dim), reduction, group_of(sync))
 
     check_index_target(target, input, num_classes, ignore_index)
     log_probs = log_softmax(input, class_dim(input))
     loss, w, _ = index_nll(log_probs, target, weight, ignore_index, label_smoothing)
-    return reduce_by_weight(loss, w, reduction)
+    return reduce_by_weight(loss, w, reduction, group_of(sync))
 
 
 class NLLLoss(_WeightedLoss):
@@ -254,6 +263,8 @@ class NLLLoss(_WeightedLoss):
         reduce: deprecated, use ``reduction``. ``False`` gives ``'none'`` whatever ``size_average``
             says; ``True`` reduces as ``size_average`` says. Default: ``None``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - input: :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, log-probabilities.
@@ -276,13 +287,20 @@ class NLLLoss(_WeightedLoss):
         ignore_index: int = -100,
         reduce: Optional[bool] = None,
         reduction: str = "mean",
+        *,
+        sync: Sync = False,
     ) -> None:
         super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
-        self.ignore_index = ignore_index
+        self.ignore_index, self.sync = ignore_index, check_sync(sync)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return nll_loss(
-            input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sync=self.sync,
         )
 
 
@@ -312,6 +330,8 @@ class CrossEntropyLoss(_WeightedLoss):
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         label_smoothing: :math:`\varepsilon \in [0, 1]`, the weight moved from the target onto the
             uniform distribution. Default: ``0.0``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - input: :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`, logits.
@@ -341,11 +361,12 @@ class CrossEntropyLoss(_WeightedLoss):
         reduce: Optional[bool] = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
+        *,
+        sync: Sync = False,
     ) -> None:
         super().__init__(weight, reduction, size_average=size_average, reduce=reduce)
         check_label_smoothing(label_smoothing)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
+        self.ignore_index, self.label_smoothing, self.sync = ignore_index, label_smoothing, check_sync(sync)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return cross_entropy(
@@ -355,4 +376,5 @@ class CrossEntropyLoss(_WeightedLoss):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,
+            sync=self.sync,
         )

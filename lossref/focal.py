@@ -33,6 +33,7 @@ from lossref._validation import (
     check_tensor,
 )
 from lossref.bce import BCEWithLogitsLoss, bce_with_logits_terms
+from lossref.distributed import Sync, check_sync, group_of
 
 __all__ = ["sigmoid_focal_loss", "softmax_focal_loss", "FocalLoss", "SoftmaxFocalLoss"]
 
@@ -131,6 +132,8 @@ def softmax_focal_loss(
     gamma: float = 2.0,
     ignore_index: int = -100,
     reduction: str = "mean",
+    *,
+    sync: Sync = False,
 ) -> Tensor:
     r"""Multi-class focal loss of logits and class indices.
 
@@ -158,6 +161,8 @@ def softmax_focal_loss(
         gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
         ignore_index: target value that is ignored. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Raises:
         TypeError: non-integer ``target``, non-floating ``input``, or an ``alpha`` of another dtype.
@@ -186,7 +191,7 @@ def softmax_focal_loss(
     # 1 - p_t accurate where p_t is close to 1, as log p_t is
     # 0 - (...): +0, not -0, where ignored or where log p_t rounds to 0
     loss = (0.0 - alpha_t * log_pt) * _focal_factor(-torch.expm1(log_pt), float(gamma))
-    return reduce_by_weight(loss, keep.to(input.dtype), reduction)
+    return reduce_by_weight(loss, keep.to(input.dtype), reduction, group_of(sync))
 
 
 class FocalLoss(nn.Module):
@@ -265,6 +270,8 @@ class SoftmaxFocalLoss(nn.Module):
         gamma: focusing parameter :math:`\gamma \ge 0`. Default: ``2.0``.
         ignore_index: target value that is ignored. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - input: logits, :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`.
@@ -288,15 +295,20 @@ class SoftmaxFocalLoss(nn.Module):
         gamma: float = 2.0,
         ignore_index: int = -100,
         reduction: str = "mean",
+        *,
+        sync: Sync = False,
     ) -> None:
         super().__init__()
         _check_gamma(gamma)
         check_reduction(reduction)
         self.register_buffer("alpha", alpha)
         self.gamma, self.ignore_index, self.reduction = gamma, ignore_index, reduction
+        self.sync = check_sync(sync)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return softmax_focal_loss(input, target, self.alpha, self.gamma, self.ignore_index, self.reduction)
+        return softmax_focal_loss(
+            input, target, self.alpha, self.gamma, self.ignore_index, self.reduction, sync=self.sync
+        )
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, ignore_index={self.ignore_index}, reduction={self.reduction!r}"

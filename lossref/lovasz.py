@@ -35,6 +35,7 @@ from lossref._region import (
     probability,
     reduce_region,
 )
+from lossref.distributed import Sync, gather_rows
 
 __all__ = ["lovasz_hinge", "lovasz_softmax", "LovaszHingeLoss", "LovaszSoftmaxLoss"]
 
@@ -51,7 +52,8 @@ def _jaccard_increments(gt_sorted: Tensor) -> Tensor:
 def _extension(errors: Tensor, region: Region, per_image: bool, hinge: bool) -> Tensor:
     """The Lovász extension of each (image, class) row of errors (N, C', S), or of each class."""
     gt = region.t
-    if not per_image:  # one row per class: the pixels of every image
+    if not per_image:  # one row per class: the pixels of every image, of every process's batch
+        errors, gt = gather_rows(errors, region.group)[0], gather_rows(gt, region.group)[0]
         errors, gt = errors.movedim(0, 1).flatten(1), gt.movedim(0, 1).flatten(1)
     errors_sorted, order = torch.sort(errors, -1, descending=True)
     increments = _jaccard_increments(gt.gather(-1, order))
@@ -78,6 +80,7 @@ def lovasz_hinge(
     include_background: bool = True,
     ignore_index: int = -100,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Lovász hinge loss: the Lovász extension of the Jaccard loss applied to hinge errors.
 
@@ -121,13 +124,23 @@ def lovasz_hinge(
     check_common(input, target, mode, weight, reduction)
     _check_hinge_mode(mode)
     region = prepare(
-        input, target, mode, True, ignore_index, include_background, weight, hard_target="lovasz_hinge"
+        input,
+        target,
+        mode,
+        True,
+        ignore_index,
+        include_background,
+        weight,
+        hard_target="lovasz_hinge",
+        sync=sync,
     )
     x = canonical_input(input, mode, region)
     errors = 1 - x * (2 * region.t - 1)
     if region.valid is not None:
         errors = errors * region.valid
-    return reduce_region(_extension(errors, region, per_image, hinge=True), weight, region, reduction)
+    return reduce_region(
+        _extension(errors, region, per_image, hinge=True), weight, region, reduction, per_image
+    )
 
 
 @float32_under_autocast
@@ -142,6 +155,7 @@ def lovasz_softmax(
     include_background: bool = True,
     ignore_index: int = -100,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Lovász-Softmax loss: the Lovász extension of each class's Jaccard loss applied to
     :math:`m_i = |t_i - p_i|`.
@@ -191,9 +205,12 @@ def lovasz_softmax(
         include_background,
         weight,
         hard_target="lovasz_softmax",
+        sync=sync,
     )
     errors = (region.t - probability(region)).abs()  # 0 at ignored pixels, where both are 0
-    return reduce_region(_extension(errors, region, per_image, hinge=False), weight, region, reduction)
+    return reduce_region(
+        _extension(errors, region, per_image, hinge=False), weight, region, reduction, per_image
+    )
 
 
 class LovaszHingeLoss(_RegionLoss):
@@ -211,6 +228,9 @@ class LovaszHingeLoss(_RegionLoss):
         include_background: keep channel 0; ``False`` needs ``'multilabel'``. Default: ``True``.
         ignore_index: the target value of pixels left out. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         - input: logits, :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``, :math:`(N, C, *)`
@@ -238,6 +258,7 @@ class LovaszHingeLoss(_RegionLoss):
         include_background: bool = True,
         ignore_index: int = -100,
         reduction: str = "mean",
+        sync: Sync = False,
     ) -> None:
         super().__init__(
             mode,
@@ -247,6 +268,7 @@ class LovaszHingeLoss(_RegionLoss):
             include_background=include_background,
             ignore_index=ignore_index,
             reduction=reduction,
+            sync=sync,
         )
         _check_hinge_mode(mode)
 
@@ -273,6 +295,9 @@ class LovaszSoftmaxLoss(_RegionLoss):
             Default: ``True``.
         ignore_index: the target value of pixels left out. Default: ``-100``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         - input: :math:`(N, C, *)`; :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``.
@@ -301,6 +326,7 @@ class LovaszSoftmaxLoss(_RegionLoss):
         include_background: bool = True,
         ignore_index: int = -100,
         reduction: str = "mean",
+        sync: Sync = False,
     ) -> None:
         super().__init__(
             mode,
@@ -310,6 +336,7 @@ class LovaszSoftmaxLoss(_RegionLoss):
             include_background=include_background,
             ignore_index=ignore_index,
             reduction=reduction,
+            sync=sync,
         )
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

@@ -33,6 +33,7 @@ from lossref._region import (
     ratio,
     reduce_region,
 )
+from lossref.distributed import Sync
 
 __all__ = [
     "dice_loss",
@@ -104,6 +105,7 @@ def tversky_loss(
     ignore_index: int = -100,
     smooth: float = 1e-5,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Tversky loss (Salehi et al. 2017): one minus the Tversky index of each image and class.
 
@@ -130,6 +132,9 @@ def tversky_loss(
         ignore_index: target value of pixels left out. Default: ``-100``.
         smooth: :math:`s \ge 0`, added to numerator and denominator. Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         - input: :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'`` (one mask per image, every
@@ -165,8 +170,10 @@ def tversky_loss(
     check_common(input, target, mode, weight, reduction)
     _check_alpha_beta(alpha, beta)
     check_smooth(smooth)
-    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
-    return reduce_region(_tversky(region, per_image, alpha, beta, smooth), weight, region, reduction)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight, sync=sync)
+    return reduce_region(
+        _tversky(region, per_image, alpha, beta, smooth), weight, region, reduction, per_image
+    )
 
 
 @float32_under_autocast
@@ -182,6 +189,7 @@ def dice_loss(
     ignore_index: int = -100,
     smooth: float = 1e-5,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Soft Dice loss: one minus the Sørensen-Dice coefficient of each image and class.
 
@@ -224,8 +232,10 @@ def dice_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
-    return reduce_region(_tversky(region, per_image, 0.5, 0.5, smooth / 2), weight, region, reduction)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight, sync=sync)
+    return reduce_region(
+        _tversky(region, per_image, 0.5, 0.5, smooth / 2), weight, region, reduction, per_image
+    )
 
 
 @float32_under_autocast
@@ -241,6 +251,7 @@ def jaccard_loss(
     ignore_index: int = -100,
     smooth: float = 1e-5,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Jaccard loss (soft IoU): one minus the soft intersection over union of each image and class.
 
@@ -265,8 +276,8 @@ def jaccard_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
-    return reduce_region(_tversky(region, per_image, 1.0, 1.0, smooth), weight, region, reduction)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight, sync=sync)
+    return reduce_region(_tversky(region, per_image, 1.0, 1.0, smooth), weight, region, reduction, per_image)
 
 
 @float32_under_autocast
@@ -285,6 +296,7 @@ def focal_tversky_loss(
     ignore_index: int = -100,
     smooth: float = 1e-5,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Focal Tversky loss (Abraham & Khan 2019): the Tversky loss raised to :math:`\gamma`.
 
@@ -320,9 +332,9 @@ def focal_tversky_loss(
     _check_alpha_beta(alpha, beta)
     _check_gamma(gamma)
     check_smooth(smooth)
-    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight, sync=sync)
     loss = _power(_tversky(region, per_image, alpha, beta, smooth), gamma)
-    return reduce_region(loss, weight, region, reduction)
+    return reduce_region(loss, weight, region, reduction, per_image)
 
 
 def _dice_and_cross_entropy(
@@ -348,6 +360,7 @@ def dice_bce_loss(
     ignore_index: int = -100,
     smooth: float = 1e-5,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Dice loss plus binary cross-entropy, per image and class.
 
@@ -379,10 +392,10 @@ def dice_bce_loss(
     """
     check_common(input, target, mode, weight, reduction)
     check_smooth(smooth)
-    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight, sync=sync)
     dice, bce = _dice_and_cross_entropy(region, per_image, None, smooth)
     loss = bce + dice
-    return reduce_region(loss, weight, region, reduction)
+    return reduce_region(loss, weight, region, reduction, per_image)
 
 
 @float32_under_autocast
@@ -400,6 +413,7 @@ def combo_loss(
     ignore_index: int = -100,
     smooth: float = 1e-5,
     reduction: str = "mean",
+    sync: Sync = False,
 ) -> Tensor:
     r"""Combo loss (Taghanaki et al. 2019): a weighted sum of a :math:`\beta`-weighted cross-entropy
     and the Dice loss, per image and class.
@@ -441,10 +455,10 @@ def combo_loss(
     _check_fraction(alpha, "alpha", "the weight of the cross-entropy term")
     _check_fraction(beta, "beta", "the weight of the foreground cross-entropy term")
     check_smooth(smooth)
-    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight)
+    region = prepare(input, target, mode, from_logits, ignore_index, include_background, weight, sync=sync)
     dice, wce = _dice_and_cross_entropy(region, per_image, beta, smooth)
     loss = alpha * wce + (1 - alpha) * dice
-    return reduce_region(loss, weight, region, reduction)
+    return reduce_region(loss, weight, region, reduction, per_image)
 
 
 class _SmoothedLoss(_RegionLoss):
@@ -459,6 +473,7 @@ class _SmoothedLoss(_RegionLoss):
         ignore_index: int = -100,
         smooth: float = 1e-5,
         reduction: str = "mean",
+        sync: Sync = False,
     ) -> None:
         super().__init__(
             mode,
@@ -468,6 +483,7 @@ class _SmoothedLoss(_RegionLoss):
             include_background=include_background,
             ignore_index=ignore_index,
             reduction=reduction,
+            sync=sync,
         )
         check_smooth(smooth)
         self.smooth = smooth
@@ -494,6 +510,9 @@ class DiceLoss(_SmoothedLoss):
         ignore_index: the target value of pixels left out. Default: ``-100``.
         smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         - input: :math:`(N, *)` or :math:`(N, 1, *)` for ``'binary'``, :math:`(N, C, *)` otherwise.
@@ -535,6 +554,9 @@ class JaccardLoss(_SmoothedLoss):
         ignore_index: the target value of pixels left out. Default: ``-100``.
         smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         As :class:`DiceLoss`.
@@ -571,6 +593,9 @@ class DiceBCELoss(_SmoothedLoss):
         smooth: :math:`s \ge 0`, added to the numerator and the denominator of the Dice term.
             Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         As :class:`DiceLoss`.
@@ -609,6 +634,9 @@ class TverskyLoss(_SmoothedLoss):
         ignore_index: the target value of pixels left out. Default: ``-100``.
         smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         As :class:`DiceLoss`.
@@ -638,6 +666,7 @@ class TverskyLoss(_SmoothedLoss):
         ignore_index: int = -100,
         smooth: float = 1e-5,
         reduction: str = "mean",
+        sync: Sync = False,
     ) -> None:
         super().__init__(
             mode,
@@ -648,6 +677,7 @@ class TverskyLoss(_SmoothedLoss):
             ignore_index=ignore_index,
             smooth=smooth,
             reduction=reduction,
+            sync=sync,
         )
         _check_alpha_beta(alpha, beta)
         self.alpha, self.beta = alpha, beta
@@ -682,6 +712,9 @@ class FocalTverskyLoss(TverskyLoss):
         ignore_index: the target value of pixels left out. Default: ``-100``.
         smooth: :math:`s \ge 0`, added to the numerator and the denominator. Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         As :class:`DiceLoss`.
@@ -712,6 +745,7 @@ class FocalTverskyLoss(TverskyLoss):
         ignore_index: int = -100,
         smooth: float = 1e-5,
         reduction: str = "mean",
+        sync: Sync = False,
     ) -> None:
         super().__init__(
             mode,
@@ -724,6 +758,7 @@ class FocalTverskyLoss(TverskyLoss):
             ignore_index=ignore_index,
             smooth=smooth,
             reduction=reduction,
+            sync=sync,
         )
         _check_gamma(gamma)
         self.gamma = gamma
@@ -766,6 +801,9 @@ class ComboLoss(_SmoothedLoss):
         smooth: :math:`s \ge 0`, added to the numerator and the denominator of the Dice term.
             Default: ``1e-5``.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
+        sync: ``True`` or a process group: the batch's statistics (``per_image=False``), and the
+            ``'mean'`` and ``'sum'`` over images, of every process's batch (:mod:`lossref.distributed`).
+            Default: ``False``.
 
     Shape:
         As :class:`DiceLoss`.
@@ -793,6 +831,7 @@ class ComboLoss(_SmoothedLoss):
         ignore_index: int = -100,
         smooth: float = 1e-5,
         reduction: str = "mean",
+        sync: Sync = False,
     ) -> None:
         super().__init__(
             mode,
@@ -803,6 +842,7 @@ class ComboLoss(_SmoothedLoss):
             ignore_index=ignore_index,
             smooth=smooth,
             reduction=reduction,
+            sync=sync,
         )
         _check_fraction(alpha, "alpha", "the weight of the cross-entropy term")
         _check_fraction(beta, "beta", "the weight of the foreground cross-entropy term")

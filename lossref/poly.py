@@ -30,6 +30,7 @@ from lossref._validation import (
     check_reduction,
     check_tensor,
 )
+from lossref.distributed import Sync, check_sync, group_of
 
 __all__ = ["poly1_cross_entropy", "Poly1CrossEntropyLoss"]
 
@@ -53,6 +54,8 @@ def poly1_cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    *,
+    sync: Sync = False,
 ) -> Tensor:
     r"""Poly-1 loss of logits and class indices: cross-entropy plus :math:`\varepsilon (1 - P_t)`.
 
@@ -98,6 +101,8 @@ def poly1_cross_entropy(
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         label_smoothing: :math:`\lambda \in [0, 1]`, the weight moved from the target onto the uniform
             distribution, in both terms. Default: ``0.0``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - input: :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`.
@@ -137,7 +142,7 @@ def poly1_cross_entropy(
     ce, w, log_p_y = index_nll(log_probs, target, weight, ignore_index, label_smoothing)
     # 1 - p_y accurate where p_y is close to 1, as log p_y is (exactly 1 - p_y without smoothing)
     one_minus_pt = (1 - label_smoothing) * -torch.expm1(log_p_y) + label_smoothing * (1 - 1 / num_classes)
-    return reduce_by_weight(ce + epsilon * (w * one_minus_pt), w, reduction)
+    return reduce_by_weight(ce + epsilon * (w * one_minus_pt), w, reduction, group_of(sync))
 
 
 class Poly1CrossEntropyLoss(_WeightedLoss):
@@ -152,6 +157,8 @@ class Poly1CrossEntropyLoss(_WeightedLoss):
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
         label_smoothing: :math:`\lambda \in [0, 1]`, the weight moved from the target onto the
             uniform distribution. Default: ``0.0``.
+        sync: ``True`` or a process group: ``'mean'`` and ``'sum'`` over every process's batch
+            (:mod:`lossref.distributed`). Default: ``False``.
 
     Shape:
         - input: logits, :math:`(C)` or :math:`(N, C, d_1, \ldots, d_k)`.
@@ -174,16 +181,24 @@ class Poly1CrossEntropyLoss(_WeightedLoss):
         ignore_index: int = -100,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
+        *,
+        sync: Sync = False,
     ) -> None:
         super().__init__(weight, reduction)
         self.epsilon = check_real_number(epsilon, "epsilon")
         check_label_smoothing(label_smoothing)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
+        self.ignore_index, self.label_smoothing, self.sync = ignore_index, label_smoothing, check_sync(sync)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return poly1_cross_entropy(
-            input, target, self.epsilon, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+            input,
+            target,
+            self.epsilon,
+            self.weight,
+            self.ignore_index,
+            self.reduction,
+            self.label_smoothing,
+            sync=self.sync,
         )
 
     def extra_repr(self) -> str:

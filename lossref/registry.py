@@ -283,6 +283,10 @@ class LossSpec:
     #: the loss of a sample depends on the other samples of the batch (contrastive losses, batch
     #: Dice): a sub-batch's losses are then not a slice of the batch's
     couples_batch: bool = False
+    #: what ``sync=True`` makes global across processes (lossref.distributed), in words: the loss
+    #: then takes ``sync``, and tests/test_distributed.py checks its DDP gradients against one
+    #: process's on the whole batch; ``None``: the loss takes no ``sync``
+    sync: Optional[str] = None
     #: torch's own implementation with the same signature, or ``None`` where torch has none
     torch_function: Optional[Callable[..., Tensor]] = None
     peers: tuple[Peer, ...] = ()
@@ -412,6 +416,11 @@ _MARGIN_CHAPTER = "chapters/margins/score_margins"
 _EMBEDDING_CHAPTER = "chapters/margins/embedding_margins"
 _CONTRASTIVE_CHAPTER = "chapters/contrastive/contrastive_losses"
 
+#: what ``sync`` makes global (LossSpec.sync)
+_CLASS_SYNC = "the weighted mean over every process's counted targets (sum and weight all-reduced)"
+_REGION_SYNC = "batch statistics summed over processes (per_image=False); the mean over every image"
+_LOVASZ_SYNC = "errors gathered for the batch extension (per_image=False); the mean over every image"
+
 #: class losses: every grid without and with a class weight
 _CLASS_WEIGHTS: tuple[dict[str, Any], ...] = ({}, {"weight": (1.0, 2.0, 0.5)})
 _WEIGHT = Arg("weight", differentiable=True)
@@ -486,7 +495,7 @@ def _region(
         peers=peers,
         papers=papers,
         chapter=_REGION_CHAPTER,
-        **kwargs,
+        **{"sync": _REGION_SYNC, **kwargs},
     )
 
 
@@ -545,6 +554,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="cross_entropy",
+        sync=_CLASS_SYNC,
         function=cross_entropy,
         module=CrossEntropyLoss,
         domain="logits",
@@ -558,6 +568,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="nll_loss",
+        sync=_CLASS_SYNC,
         function=nll_loss,
         module=NLLLoss,
         domain="log-probabilities",
@@ -596,6 +607,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="softmax_focal_loss",
+        sync=_CLASS_SYNC,
         function=softmax_focal_loss,
         module=SoftmaxFocalLoss,
         domain="logits",
@@ -621,6 +633,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="poly1_cross_entropy",
+        sync=_CLASS_SYNC,
         function=poly1_cross_entropy,
         module=Poly1CrossEntropyLoss,
         domain="logits",
@@ -895,6 +908,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="info_nce",
+        sync="keys gathered from every process as candidates (no negative_keys); the mean over all queries",
         function=info_nce,
         module=InfoNCELoss,
         domain="embeddings",
@@ -919,6 +933,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="nt_xent",
+        sync="candidates gathered from every process with their gradient; the mean over all anchors",
         function=nt_xent,
         module=NTXentLoss,
         domain="embeddings",
@@ -948,6 +963,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="supervised_contrastive",
+        sync="candidates gathered from every process with their gradient; the mean over all anchors",
         function=supervised_contrastive,
         module=SupervisedContrastiveLoss,
         domain="embeddings",
@@ -968,6 +984,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="clip_loss",
+        sync="images and texts gathered from every process as candidates; the mean over all pairs",
         function=clip_loss,
         module=ClipLoss,
         domain="embeddings",
@@ -987,6 +1004,7 @@ LOSSES: tuple[LossSpec, ...] = (
     ),
     LossSpec(
         name="siglip_loss",
+        sync="texts gathered from every process, paired with the local images; the sum over all pairs / N",
         function=siglip_loss,
         module=SigLipLoss,
         domain="embeddings",
@@ -1179,9 +1197,11 @@ LOSSES: tuple[LossSpec, ...] = (
         hard=True,
         peers=(Peer("kornia", "kornia.losses.lovasz_hinge_loss", formulas.kornia_lovasz_hinge),),
         papers=("berman2018lovasz",),
+        sync=_LOVASZ_SYNC,
     ),
     LossSpec(
         name="lovasz_softmax",
+        sync=_LOVASZ_SYNC,
         function=lovasz_softmax,
         module=LovaszSoftmaxLoss,
         domain="logits",
