@@ -45,14 +45,12 @@ def reduce(loss: Tensor, reduction: str, group: Optional[ProcessGroup] = None) -
     elements; ``'none'`` stays this process's.
     """
     check_reduction(reduction)
-    if group is None:
-        if reduction == "mean":
-            return loss.mean()
-        return loss.sum() if reduction == "sum" else loss
     if reduction == "none":
         return loss
-    count = torch.tensor(loss.numel(), dtype=loss.dtype, device=loss.device)
-    return reduce_by_weight(loss, count, reduction, group)
+    if group is not None:
+        count = torch.tensor(loss.numel(), dtype=loss.dtype, device=loss.device)
+        return reduce_by_weight(loss, count, reduction, group)
+    return loss.mean() if reduction == "mean" else loss.sum()
 
 
 def reduce_backward(grad: Tensor, reduction: str, numel: int) -> Tensor:
@@ -68,13 +66,14 @@ def reduce_backward(grad: Tensor, reduction: str, numel: int) -> Tensor:
 def reduce_by_weight(loss: Tensor, w: Tensor, reduction: str, group: Optional[ProcessGroup] = None) -> Tensor:
     """'mean' divides by the total weight of the non-ignored targets (NaN if there is none, as torch).
 
-    With a process ``group``, the sum and the weight are every process's: one all-reduce of both.
+    With a process ``group``, the sum and the weight are every process's.
     """
-    if group is None or reduction == "none":
-        if reduction == "mean":
-            return loss.sum() / w.sum()
+    if reduction == "none" or (reduction == "sum" and group is None):
         return reduce(loss, reduction)
+    total = loss.sum()
     if reduction == "sum":
-        return all_sum(loss.sum(), group)
-    total, weight = all_sum(torch.stack([loss.sum(), w.sum().to(loss.dtype)]), group).unbind()
+        return all_sum(total, group)
+    weight = w.sum()
+    if group is not None:  # one all-reduce of both
+        total, weight = all_sum(torch.stack([total, weight.to(total.dtype)]), group).unbind()
     return total / weight

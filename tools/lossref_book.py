@@ -221,6 +221,8 @@ def _atlas_entry(spec: Any, chapter: str | None) -> list[str]:
             if spec.no_vmap is None
             else f"``grad``, ``jacrev``; not ``vmap``: {spec.no_vmap}"
         ),
+        ":data parallelism: "
+        + ("the local loss only" if spec.sync is None else f"``sync=True`` makes global: {spec.sync}"),
     ]
     if papers:
         lines.append(f":paper: {papers}")
@@ -309,6 +311,20 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
                     links.insert(0, f"chapter :doc:`/{chapters[spec.name]}`")
                 lines += ["", f"   **In the book:** {', '.join(links)}."]
             lines.append("")
+    lines += _title("Data parallelism", "-")
+    lines += [
+        ".. automodule:: lossref.distributed",
+        "   :no-members:",
+        "",
+        ".. autodata:: lossref.distributed.Sync",
+        "   :no-value:",
+        "",
+    ]
+    lines += [
+        f".. autofunction:: lossref.distributed.{name}"
+        for name in ("all_gather_with_grad", "all_sum", "group_of")
+    ]
+    lines += [""]
     lines += _title("Shared conventions and the registry", "-")
     lines += [
         "What the loss families above share, and the modules the tests, benchmarks and this book are "
