@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from lossref._validation import check_reduction
-from lossref.distributed import ProcessGroup, all_sum
+from lossref.distributed import ProcessGroup, sum_over
 
 
 def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
@@ -72,8 +72,8 @@ def reduce_by_weight(loss: Tensor, w: Tensor, reduction: str, group: Optional[Pr
         return reduce(loss, reduction)
     total = loss.sum()
     if reduction == "sum":
-        return all_sum(total, group)
+        return sum_over(total, group)
     weight = w.sum()
     if group is not None:  # one all-reduce of both
-        total, weight = all_sum(torch.stack([total, weight.to(total.dtype)]), group).unbind()
+        total, weight = sum_over(torch.stack([total, weight.to(total.dtype)]), group).unbind()
     return total / weight

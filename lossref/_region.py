@@ -119,7 +119,7 @@ from lossref._validation import (
     compiled_assert,
     readable,
 )
-from lossref.distributed import ProcessGroup, Sync, all_sum, check_sync, group_of
+from lossref.distributed import ProcessGroup, Sync, check_sync, group_of, sum_over
 
 Mode = Literal["binary", "multiclass", "multilabel"]
 MODES: tuple[str, ...] = ("binary", "multiclass", "multilabel")
@@ -507,7 +507,7 @@ def batch_sums(values: tuple[Tensor, ...], region: Region) -> tuple[Tensor, ...]
     sums = [v.sum(0) for v in values]
     if region.group is None:
         return tuple(sums)
-    return tuple(all_sum(torch.stack(sums), region.group).unbind())
+    return tuple(sum_over(torch.stack(sums), region.group).unbind())
 
 
 def reduce_region(

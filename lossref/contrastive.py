@@ -630,11 +630,11 @@ def clip_loss(
     group = group_of(sync)
     texts, start = gather_rows(y, group)
     scale = t.clamp(max=CLIP_MAX_LOGIT_SCALE).exp()
-    logits = scale * (x @ texts.T)  # this process's images against every text
+    logits = scale * (x @ texts.T)  # this process's images (rows) against every text
     image_to_text = log_softmax(logits, -1).diagonal(start)
-    # this process's texts against every image: locally the transpose, the same numbers
-    text_logits = logits.T if group is None else scale * (y @ gather_rows(x, group)[0].T)
-    text_to_image = log_softmax(text_logits, -1).diagonal(start)
+    # every image (rows) against this process's texts (columns): locally the same matrix
+    text_logits = logits if group is None else scale * (gather_rows(x, group)[0] @ y.T)
+    text_to_image = log_softmax(text_logits, 0).diagonal(-start)
     return reduce_loss(-(image_to_text + text_to_image) / 2, reduction, group)
 
 
@@ -732,6 +732,8 @@ class ClipLoss(_ImageTextLoss):
 
     followed by ``reduction``. ``logit_scale`` (:math:`t`) is a 0-dim ``Parameter`` initialised to
     :math:`\ln(1/0.07)`, as in CLIP, and clipped at :math:`\ln 100` where it is used.
+    With ``sync``, keep the module inside the model that ``DistributedDataParallel`` wraps, so that
+    DDP averages the scale's gradient (:mod:`lossref.distributed`).
 
     Args:
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.
@@ -775,6 +777,8 @@ class SigLipLoss(_ImageTextLoss):
 
     followed by ``reduction``, with :math:`z_{nj}` 1 for the matching pair and -1 otherwise. Both
     are 0-dim ``Parameter``\ s, initialised as in the paper: :math:`t' = \ln 10`, :math:`b = -10`.
+    With ``sync``, keep the module inside the model that ``DistributedDataParallel`` wraps, so that
+    DDP averages their gradients (:mod:`lossref.distributed`).
 
     Args:
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. Default: ``'mean'``.

@@ -30,12 +30,26 @@ gradient, so that sum is :math:`P` times the local one. :func:`all_sum`'s backwa
 average, every parameter then gets exactly the gradient of the single-process loss on the
 concatenated batch. A process's gradient with respect to its own inputs is :math:`P` times the
 single-process gradient of those rows. The rule assumes what DDP training does: every process
-back-propagates the returned loss with the same weight.
+back-propagates the returned loss with the same weight (no per-process loss scale, the same number
+of accumulation steps), and every parameter the loss depends on is inside the DDP model, whose
+average completes the rule. A loss module's own parameters (the logit scale of
+:class:`~lossref.ClipLoss`) belong in the wrapped model too: outside it, each process would keep
+its own gradient, and the processes' parameters would drift apart.
+
+**What it costs.** A global mean adds one all-reduce of two numbers per call (a batch Dice, of a few
+per class). A gather sends this process's rows to every process and, in the backward, receives its
+rows' summed gradient: for a contrastive loss, the embeddings, in the dtype the loss computes in
+(float32 under autocast, as every loss does). Shards are padded to the longest for the collective,
+so very uneven shards send more. Every process must call a synced loss, and run its backward, in
+the same order: each call is a collective that waits for the other processes (a process that skips
+one waits until the group's timeout).
 
 Written for every backend; tested on the CPU with gloo (``tests/test_distributed.py``). NCCL (CUDA)
-takes the same calls on CUDA tensors but has not been tested. When ``torch.distributed`` is not
-initialised, or the group has one process, ``sync`` does nothing and costs nothing: the loss runs
-its local code.
+takes the same calls on CUDA tensors but has not been tested. Under ``torch.compile`` the global
+means compile whole (``fullgraph=True``) with a process group; a gather reads the shards' lengths,
+which the graph cannot hold, so the losses that gather need ``fullgraph=False`` there. When
+``torch.distributed`` is not initialised, or the group has one process, ``sync`` does nothing and
+costs nothing: the loss runs its local code, and every loss compiles whole.
 
 Examples:
     >>> import torch
@@ -129,8 +143,13 @@ def all_sum(tensor: Tensor, group: Optional[ProcessGroup] = None) -> Tensor:
     incoming gradients, when every process back-propagates the same loss (the scaling rule of the
     module docs). Without an initialised ``torch.distributed`` it returns ``tensor``.
     """
-    group = group_of(True if group is None else group)
-    return tensor if group is None else _AllSum.apply(tensor, group)
+    return sum_over(tensor, group_of(True if group is None else group))
+
+
+def sum_over(x: Tensor, group: Optional[ProcessGroup]) -> Tensor:
+    """:func:`all_sum` over a group :func:`group_of` resolved (``x`` itself for ``None``), as the losses
+    call it: the group is checked once per call, where the loss reads ``sync``."""
+    return x if group is None else _AllSum.apply(x, group)
 
 
 class _GatherRows(torch.autograd.Function):

@@ -22,7 +22,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from lossref.distributed import all_gather_with_grad
+from lossref.distributed import all_gather_with_grad, all_sum
 from lossref.registry import LOSSES, LossSpec
 
 #: samples in the whole batch: prime, so that it equals no class count or queue length, and an
@@ -177,6 +177,28 @@ def gather_case(sizes: list[int], rank: int) -> dict:
     return errors
 
 
+def compile_case(sizes: list[int], rank: int) -> dict:
+    """The collectives under torch.compile, against eager: all_sum whole (``fullgraph=True``), and
+    all_gather_with_grad with graph breaks (the shards' lengths are data)."""
+    g = torch.Generator().manual_seed(3)
+    full = torch.randn(sum(sizes), 3, generator=g, dtype=torch.float64)
+    begin = sum(sizes[:rank])
+    x = full[begin : begin + sizes[rank]]
+    errors = {}
+    for name, fn, fullgraph in (
+        ("all_sum", lambda v: all_sum(torch.stack([v.sum(), v.square().sum()])), True),
+        ("gather", lambda v: all_gather_with_grad(v).square().sum(), False),
+    ):
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, backend="aot_eager", fullgraph=fullgraph)
+        leaves = [x.clone().requires_grad_() for _ in range(2)]
+        values = [f(v) for f, v in zip((fn, compiled), leaves, strict=True)]
+        for v in values:
+            v.sum().backward()
+        errors[name] = max(relative(values[1], values[0]), relative(leaves[1].grad, leaves[0].grad))
+    return errors
+
+
 def worker(rank: int, world: int, store: str, out: str) -> None:
     """One process: every case of this world size, errors written to ``out/rank<rank>.json``."""
     torch.set_num_threads(1)
@@ -193,6 +215,7 @@ def worker(rank: int, world: int, store: str, out: str) -> None:
                         results[next(ids)] = run_case(spec, variant, split, sizes, rank)
         for split, sizes in SHARDS[world].items():
             results[f"all_gather_with_grad-{split}"] = gather_case(sizes, rank)
+        results["compiled"] = compile_case(SHARDS[world]["uneven"], rank)
         with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
             json.dump(results, f)
     finally:
