@@ -21,6 +21,11 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not ava
 SPECS = LOSSES + FIXTURE_LOSSES
 
 
+#: test files kept on one worker like a notebook: their tests read one module fixture that is costly
+#: to make (the spawn of the processes, once per world size), which a second worker would make again
+ONE_SCOPE = {"tests/test_distributed.py"}
+
+
 class _NotebookScheduling(LoadScopeScheduling):
     """``--dist loadscope`` with a notebook as the one scope that stays together: its cells share
     one kernel, so they run in order on one worker; every other test is a scope of its own and goes
@@ -29,7 +34,7 @@ class _NotebookScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         path = nodeid.split("::", 1)[0]
-        return path if path.endswith(".ipynb") else nodeid
+        return path if path.endswith(".ipynb") or path in ONE_SCOPE else nodeid
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -316,8 +316,11 @@ def api_rst(chapters: dict[str, str]) -> list[str]:
         ".. automodule:: lossref.distributed",
         "   :no-members:",
         "",
-        ".. autodata:: lossref.distributed.Sync",
-        "   :no-value:",
+        # a type alias: declared as a class, the target the losses' signatures link to
+        ".. py:class:: lossref.distributed.Sync",
+        "",
+        "   The type of ``sync``: ``bool | torch.distributed.ProcessGroup``. ``False``: the local loss;"
+        " ``True``: global over the default process group; a ``ProcessGroup``: global over that group.",
         "",
     ]
     lines += [
