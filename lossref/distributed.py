@@ -31,8 +31,13 @@ average, every parameter then gets exactly the gradient of the single-process lo
 concatenated batch. A process's gradient with respect to its own inputs is :math:`P` times the
 single-process gradient of those rows. The rule assumes what DDP training does: every process
 back-propagates the returned loss with the same weight (no per-process loss scale, the same number
-of accumulation steps), and every parameter the loss depends on is inside the DDP model, whose
-average completes the rule. A loss module's own parameters (the logit scale of
+of accumulation steps); the group of ``sync`` is the group DDP averages over (with a smaller group
+the factor would be that group's size); and every parameter the loss depends on is inside the DDP
+model, whose average completes the rule. A gather keeps the rule: its reduce-scatter returns each
+process the part of every process's gradient that belongs to its rows. Where each process computes
+its rows' losses and :func:`all_sum` sums them, those parts already carry the factor :math:`P`;
+where every process computes the whole loss from the gathered rows (Lovász's batch extension),
+the :math:`P` equal parts summed are the factor. A loss module's own parameters (the logit scale of
 :class:`~lossref.ClipLoss`) belong in the wrapped model too: outside it, each process would keep
 its own gradient, and the processes' parameters would drift apart.
 
