@@ -15,6 +15,7 @@ notebook computes the single-process reference on the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
@@ -22,7 +23,7 @@ import os
 import tempfile
 import time
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import lossref
 import torch
@@ -98,7 +99,7 @@ def segmentation_batch() -> tuple[Tensor, Tensor]:
     return 2 * (2 * masks - 1) + 2 * noise, masks
 
 
-class Calibration(nn.Module):
+class PixelLogit(nn.Module):
     """A per-pixel logit a x + b of an image x: the smallest segmenter."""
 
     def __init__(self) -> None:
@@ -198,7 +199,7 @@ def batch_dice(rank: int) -> dict[str, Any]:
     out = {}
     for per_image in (False, True):
         for sync in (False, True):
-            model = DistributedDataParallel(Calibration())
+            model = DistributedDataParallel(PixelLogit())
             loss = lossref.dice_loss(
                 model(images[mine]),
                 masks[mine],
@@ -221,7 +222,9 @@ class LocalSliceGather(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, start: int) -> Tensor:
         ctx.rows = slice(start, start + len(x))
-        return all_gather_with_grad(x)  # autograd is off in a forward
+        # inside a Function's forward autograd records nothing: this is a
+        # plain gather, and backward below is its only gradient
+        return all_gather_with_grad(x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
@@ -236,7 +239,8 @@ def gather_put_back(x: Tensor, start: int) -> Tensor:
 
 
 def gather_with_grad(x: Tensor, start: int) -> Tensor:
-    """lossref's gather, whose backward is the reduce-scatter."""
+    """lossref's gather, whose backward is the reduce-scatter (``start``
+    is unused: the signature of the two buggy gathers)."""
     return all_gather_with_grad(x)
 
 
@@ -306,8 +310,11 @@ class SumWithoutScale(torch.autograd.Function):
 
 def scaling(rank: int) -> dict[str, Any]:
     """The scaling rule: a global mean whose sum has no factor P in its
-    backward, under DDP; and the logits' gradient in a group of 2
-    processes (ranks 0 and 1) of the first 6 samples."""
+    backward, under DDP; and cross_entropy with ``sync=`` a group of 2
+    processes (ranks 0 and 1, the first 6 samples) under DDP over all 3
+    processes: the logits' gradient, and the parameters' gradient after
+    DDP's average (rank 2 back-propagates a zero loss, so that it takes
+    part in DDP's all-reduce)."""
     x, y, _ = classification_batch(ignore=False)
     sizes = CASES["uneven shards"][0]
     mine = shard(sizes, rank)
@@ -320,13 +327,17 @@ def scaling(rank: int) -> dict[str, Any]:
     (total / count).backward()
     out: dict[str, Any] = {"no factor P": gradients(model.module)}
     pair = dist.new_group([0, 1])  # every process takes part in this call
+    model = DistributedDataParallel(classifier())
     if rank < 2:
-        logits = classifier()(x[shard([2, 4], rank)])
+        logits = model(x[shard([2, 4], rank)])
         logits.retain_grad()
         lossref.cross_entropy(
             logits, y[shard([2, 4], rank)], sync=pair
         ).backward()
         out["pair logits_grad"] = logits.grad.tolist()
+    else:
+        (0 * model(x[:1]).sum()).backward()
+    out["pair, DDP over 3"] = gradients(model.module)
     return out
 
 
@@ -348,6 +359,33 @@ def clip(rank: int) -> dict[str, Any]:
     return out
 
 
+def clip_saved(rank: int) -> dict[str, int]:
+    """The tensors that autograd keeps for the backward pass of
+    clip_loss(sync=True) with a learned scale, on 12 pairs of 5
+    coordinates (n = 4 on each process, N = 12): how many blocks of N x D
+    values (the gathered embeddings) and of n x N values (logits) it
+    keeps. Each storage is counted once (a transposed view shares its
+    storage)."""
+    n, big_n, dim = CLIP_SIZES[rank], sum(CLIP_SIZES), 5
+    x, y = (t[shard(CLIP_SIZES, rank)] for t in pairs(big_n, dim, seed=5))
+    x, y = x.clone().requires_grad_(), y.clone().requires_grad_()
+    scale = torch.tensor(2.0, dtype=x.dtype, requires_grad=True)
+    kept: dict[int, int] = {}  # storage address: its number of values
+
+    def keep(t: Tensor) -> Tensor:
+        storage = t.untyped_storage()
+        kept[storage.data_ptr()] = storage.nbytes() // t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        lossref.clip_loss(x, y, scale, sync=True)
+    sizes = list(kept.values())
+    return {
+        "N x D": sizes.count(big_n * dim),
+        "n x N": sizes.count(n * big_n),
+    }
+
+
 def training_batch(step: int) -> tuple[Tensor, Tensor]:
     """The 12 image-text pairs of one step, 6 features each."""
     return pairs(12, 6, seed=100 + step)
@@ -358,10 +396,11 @@ def train(sync: bool, rank: int) -> list[float]:
     the parameters at the end."""
     model = DistributedDataParallel(TwoTowers(sync))
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    mine = shard(CLIP_SIZES, rank)
     for step in range(STEPS):
         images, texts = training_batch(step)
-        mine = shard(CLIP_SIZES, rank)
-        loss = model(images[mine], texts[mine])  # the whole batch's loss
+        # with sync=True: the loss of the whole batch, on every process
+        loss = model(images[mine], texts[mine])
         optimizer.zero_grad()
         loss.backward()  # DDP averages the gradients over the processes
         optimizer.step()
@@ -369,24 +408,27 @@ def train(sync: bool, rank: int) -> list[float]:
 
 
 def training(rank: int) -> dict[str, Any]:
-    """Training with sync and without; and one step with the loss module
-    outside DDP: the gradient of its scale on this process."""
+    """Training with sync and without; and one step of SGD with the loss
+    module outside DDP: the gradient of its scale on this process, and
+    the scale after the step."""
     out: dict[str, Any] = {
         f"sync={s}": train(s, rank) for s in (True, False)
     }
     towers = TwoTowers(sync=True)
     encoders = DistributedDataParallel(Encoders(towers))
+    optimizer = torch.optim.SGD(towers.parameters(), lr=LEARNING_RATE)
     images, texts = training_batch(0)
     mine = shard(CLIP_SIZES, rank)
     towers.loss(*encoders(images[mine], texts[mine])).backward()
     out["scale grad outside DDP"] = towers.loss.logit_scale.grad.item()
+    optimizer.step()
+    out["scale after a step"] = towers.loss.logit_scale.item()
     return out
 
 
 def stability(rank: int) -> dict[str, Any]:
     """float32: process 0's 3 targets all ignored (shards 3, 4, 5)."""
     x, y, _ = classification_batch(ignore=False)
-    y = y.clone()
     y[:3] = -100
     mine = shard([3, 4, 5], rank)
     out = {}
@@ -408,25 +450,50 @@ def stability(rank: int) -> dict[str, Any]:
     return out
 
 
-def autocast_dtypes(rank: int) -> list[str]:
-    """The dtypes lossref's gather sends when clip_loss runs on bfloat16
-    features under autocast (CPU)."""
-    sent: list[str] = []
-    gather = dist.all_gather_single
+@contextlib.contextmanager
+def spying(name: str) -> Iterator[list[Tensor]]:
+    """The tensors this process puts into the collective ``dist.<name>``
+    while the block runs (its data argument: the second one of a gather,
+    the first one of an all-reduce)."""
+    sent: list[Tensor] = []
+    collective = getattr(dist, name)
+    where = 1 if name == "all_gather_single" else 0
 
-    def spy(output: Tensor, input: Tensor, **kwargs: Any) -> Any:
-        if input.is_floating_point():  # not the shards' lengths
-            sent.append(str(input.dtype).removeprefix("torch."))
-        return gather(output, input, **kwargs)
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        sent.append(args[where])
+        return collective(*args, **kwargs)
 
-    x, y = (t[shard(CLIP_SIZES, rank)] for t in pairs(12, 8, seed=5))
-    dist.all_gather_single = spy
+    setattr(dist, name, spy)
     try:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            lossref.clip_loss(x.bfloat16(), y.bfloat16(), 2.0, sync=True)
+        yield sent
     finally:
-        dist.all_gather_single = gather
-    return sorted(set(sent))
+        setattr(dist, name, collective)
+
+
+def collectives(rank: int) -> dict[str, Any]:
+    """What lossref sends: the dtypes of clip_loss's gather on bfloat16
+    features, without autocast and under it (CPU); and the all-reduces
+    of one forward and backward pass of cross_entropy with sync (no DDP,
+    whose own all-reduce does not go through dist.all_reduce)."""
+    x, y = (t[shard(CLIP_SIZES, rank)] for t in pairs(12, 8, seed=5))
+    out: dict[str, Any] = {}
+    for autocast in (False, True):
+        with (
+            spying("all_gather_single") as sent,
+            torch.autocast("cpu", torch.bfloat16, enabled=autocast),
+        ):
+            lossref.clip_loss(x.bfloat16(), y.bfloat16(), 2.0, sync=True)
+        dtypes = {t.dtype for t in sent if t.is_floating_point()}
+        out[f"autocast={autocast}"] = sorted(  # not the shards' lengths
+            str(d).removeprefix("torch.") for d in dtypes
+        )
+    x, y, _ = classification_batch(ignore=False)
+    mine = shard(CASES["uneven shards"][0], rank)
+    logits = classifier()(x[mine])
+    with spying("all_reduce") as sent:
+        lossref.cross_entropy(logits, y[mine], sync=True).backward()
+    out["cross_entropy all_reduce"] = [t.numel() for t in sent]
+    return out
 
 
 # -- the check of every loss that takes sync (the chapter's Verification)
@@ -441,11 +508,16 @@ def relative(ours: Tensor, reference: Tensor) -> float:
 
 
 def registry_case(
-    spec: Any, kwargs: dict, sizes: list[int], rank: int
+    spec: Any,
+    kwargs: dict,
+    sizes: list[int],
+    ignore_first: bool,
+    rank: int,
 ) -> list[float]:
-    """One loss on one split: the errors of the value and of the input
-    gradient (against P x one process's) with sync, and the error of the
-    local loss's value."""
+    """One loss on one split (with ``ignore_first``, every target of
+    process 0 ignored): the errors of the value and of the input gradient
+    (against P x the single-process gradient) with sync, and the error of
+    the local loss's value."""
     shape = (7, 5)
     if spec.target == "region":
         shape = (7, 3, 4, 4) if spec.region_classes else (7, 4, 4)
@@ -455,9 +527,9 @@ def registry_case(
         dtype=torch.float64,
         weighted=True,
     )
-    if sizes == [2, 2, 3]:  # every target of process 0 ignored
+    if ignore_first:
         target = inputs.args["target"].clone()
-        target[:2] = -100
+        target[: sizes[0]] = -100
         inputs = inputs.replace(target=target)
     learned = [k for k, v in inputs.args.items() if v.is_floating_point()]
 
@@ -491,24 +563,27 @@ def registry_case(
 
 
 def registry(rank: int) -> dict[str, list[float]]:
-    """Every registry loss that takes sync, each reduction (and batch
-    mode), on uneven shards, with an empty shard, and (where the loss
-    takes ignore_index) with a shard whose targets are all ignored."""
+    """Every registry loss that takes sync, the reductions 'mean' and
+    'sum' (and both batch modes), on uneven shards, with an empty shard,
+    and (where the loss takes ignore_index) with a shard whose targets are
+    all ignored."""
     out = {}
     for spec in (s for s in LOSSES if s.sync is not None):
-        parameters_ = inspect.signature(spec.function).parameters
-        modes = (False, True) if "per_image" in parameters_ else (None,)
-        splits = [[1, 2, 4], [0, 3, 4]]
-        if "ignore_index" in parameters_:
-            splits.append([2, 2, 3])
+        signature = inspect.signature(spec.function).parameters
+        modes = (False, True) if "per_image" in signature else (None,)
+        splits = [([1, 2, 4], False), ([0, 3, 4], False)]
+        if "ignore_index" in signature:
+            splits.append(([2, 2, 3], True))
         for reduction in ("mean", "sum"):
             for per_image in modes:
                 kwargs: dict[str, Any] = {"reduction": reduction}
                 if per_image is not None:
                     kwargs["per_image"] = per_image
-                for sizes in splits:
+                for sizes, ignore_first in splits:
                     case = f"{spec.name} {kwargs} {sizes}"
-                    out[case] = registry_case(spec, kwargs, sizes, rank)
+                    out[case] = registry_case(
+                        spec, kwargs, sizes, ignore_first, rank
+                    )
     return out
 
 
@@ -540,7 +615,8 @@ EXPERIMENTS: dict[str, Callable[[int], Any]] = {
     "clip": clip,
     "training": training,
     "stability": stability,
-    "autocast": autocast_dtypes,
+    "collectives": collectives,
+    "clip saved": clip_saved,
     "registry": registry,
     "all_gather": all_gather_rows,
 }
@@ -574,15 +650,26 @@ def run(
     world: int = WORLD, timeout: float = 120.0
 ) -> list[dict[str, Any]]:
     """Start ``world`` processes, wait at most ``timeout`` seconds, and
-    return each one's results, by rank."""
+    return each one's results, by rank. If a process fails or runs over
+    the time, the error says so and holds the end of rank 0's log."""
     with tempfile.TemporaryDirectory() as folder:
-        context = mp.start_processes(
-            worker,
-            args=(world, folder),
-            nprocs=world,
-            join=False,
-            start_method="spawn",
-        )
+        # the new interpreters print no warning while they import torch
+        # and lossref: that happens before worker() redirects their output
+        warnings = os.environ.get("PYTHONWARNINGS")
+        os.environ["PYTHONWARNINGS"] = "ignore"
+        try:
+            context = mp.start_processes(
+                worker,
+                args=(world, folder),
+                nprocs=world,
+                join=False,
+                start_method="spawn",
+            )
+        finally:
+            if warnings is None:
+                del os.environ["PYTHONWARNINGS"]
+            else:
+                os.environ["PYTHONWARNINGS"] = warnings
         deadline = time.monotonic() + timeout
         try:
             while not context.join(timeout=1.0):
@@ -590,6 +677,10 @@ def run(
                     raise TimeoutError(
                         f"{world} processes ran over {timeout} s"
                     )
+        except Exception as error:
+            raise RuntimeError(
+                f"{error}\nrank 0's log ends:\n{log_end(folder)}"
+            ) from error
         finally:
             for process in context.processes:  # only after a failure
                 if process.is_alive():
@@ -600,3 +691,12 @@ def run(
             with open(os.path.join(folder, f"rank{rank}.json")) as f:
                 results.append(json.load(f))
         return results
+
+
+def log_end(folder: str, characters: int = 2000) -> str:
+    """The last characters of rank 0's log (empty if it has none)."""
+    try:
+        with open(os.path.join(folder, "rank0.log")) as f:
+            return f.read()[-characters:]
+    except OSError:
+        return ""
