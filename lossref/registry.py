@@ -480,6 +480,7 @@ def _region(
     hard: bool = False,
     peers: tuple[Peer, ...] = (),
     papers: tuple[str, ...] = (),
+    sync: str = _REGION_SYNC,
     **kwargs: Any,
 ) -> LossSpec:
     """A binary segmentation loss with lossref._region's conventions: logits, a per-class weight."""
@@ -495,7 +496,8 @@ def _region(
         peers=peers,
         papers=papers,
         chapter=_REGION_CHAPTER,
-        **{"sync": _REGION_SYNC, **kwargs},
+        sync=sync,
+        **kwargs,
     )
 
 
