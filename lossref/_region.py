@@ -84,10 +84,11 @@ whatever the weights (MONAI and kornia average :math:`w_c \ell_{nc}` over the en
 As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
 
 **Across processes.** With ``sync`` (:mod:`lossref.distributed`), ``per_image=False`` sums the
-statistics (TP, FP, FN, the counted pixels, the cross-entropy terms) over every process's images in
-one all-reduce, so every process computes the batch's per-class losses, the same on every process,
-and reduces them locally; Lovász's batch extension sorts the errors of every process's images,
-gathered. ``per_image=True`` keeps each image's loss and reduces over every process's images.
+statistics (TP, FP, FN, the counted pixels, the cross-entropy terms) over every process's images,
+one all-reduce per call of :func:`batch_sums` (one for Dice, two for Dice+BCE and Combo), so every
+process computes the batch's per-class losses, the same on every process, and reduces them locally;
+Lovász's batch extension sorts the errors of every process's images, gathered. ``per_image=True``
+keeps each image's loss and reduces over every process's images.
 
 **Autograd.** The region losses are plain autograd code over ``sigmoid_pair`` (``lossref/_primitives.py``),
 whose derivative :math:`p q` stays accurate where :math:`p \to 1`; custom Functions that fused the

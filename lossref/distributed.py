@@ -53,8 +53,8 @@ Written for every backend; tested on the CPU with gloo (``tests/test_distributed
 takes the same calls on CUDA tensors but has not been tested. Under ``torch.compile`` the global
 means compile whole (``fullgraph=True``) with a process group; a gather reads the shards' lengths,
 which the graph cannot hold, so the losses that gather need ``fullgraph=False`` there. When
-``torch.distributed`` is not initialised, or the group has one process, ``sync`` does nothing and
-costs nothing: the loss runs its local code, and every loss compiles whole.
+``torch.distributed`` is not initialised, or the group has one process, ``sync`` does nothing: the
+loss runs its local code, and every loss compiles whole.
 
 Examples:
     >>> import torch
@@ -76,7 +76,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["ProcessGroup", "Sync", "all_gather_with_grad", "all_sum", "check_sync", "group_of"]
+__all__ = ["Sync", "all_gather_with_grad", "all_sum", "group_of"]
 
 if dist.is_available():
     from torch.distributed import ProcessGroup

@@ -177,9 +177,33 @@ def gather_case(sizes: list[int], rank: int) -> dict:
     return errors
 
 
+def compiled_loss_case(spec: LossSpec, sizes: list[int], rank: int, fullgraph: bool) -> float:
+    """A registry loss with ``sync=True`` compiled against eager: the value and the input's gradient
+    on this process's shard (a region loss in batch mode, which sums its statistics)."""
+    inputs = spec.make_inputs(shape(spec), seed=4, dtype=torch.float64, weighted=True)
+    begin = sum(sizes[:rank])
+    shard = inputs.replace(**{k: v[begin : begin + sizes[rank]] for k, v in inputs.args.items()})
+    options = {"sync": True}
+    if "per_image" in inspect.signature(spec.function).parameters:
+        options["per_image"] = False
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda i: spec.call(i, **options), backend="aot_eager", fullgraph=fullgraph)
+    first = spec.args[0].name
+    results = []
+    for fn in (lambda i: spec.call(i, **options), compiled):
+        x = shard.args[first].clone().requires_grad_()
+        value = fn(shard.replace(**{first: x}))
+        value.backward()
+        results.append((value.detach(), x.grad))
+    (value, grad), (got, got_grad) = results
+    return max(relative(got, value), relative(got_grad, grad))
+
+
 def compile_case(sizes: list[int], rank: int) -> dict:
     """The collectives under torch.compile, against eager: all_sum whole (``fullgraph=True``), and
-    all_gather_with_grad with graph breaks (the shards' lengths are data)."""
+    all_gather_with_grad with graph breaks (the shards' lengths are data); then the first registry
+    loss of each layout: a class loss and a batch region loss whole, a contrastive loss (which
+    gathers) with breaks."""
     g = torch.Generator().manual_seed(3)
     full = torch.randn(sum(sizes), 3, generator=g, dtype=torch.float64)
     begin = sum(sizes[:rank])
@@ -196,6 +220,9 @@ def compile_case(sizes: list[int], rank: int) -> dict:
         for v in values:
             v.sum().backward()
         errors[name] = max(relative(values[1], values[0]), relative(leaves[1].grad, leaves[0].grad))
+    for layout, fullgraph in (("class indices", True), ("region", True), ("sample", False)):
+        spec = next(s for s in SPECS if s.target == layout)
+        errors[layout] = compiled_loss_case(spec, sizes, rank, fullgraph)
     return errors
 
 

@@ -90,8 +90,7 @@ def test_naive_local_loss_fails(results):
 
 def test_collectives_compile_to_the_eager_numbers(results):
     _, errors = results
-    assert errors["compiled"]["all_sum"] <= TOLERANCE
-    assert errors["compiled"]["gather"] <= TOLERANCE
+    assert errors["compiled"] and all(e <= TOLERANCE for e in errors["compiled"].values())
 
 
 def test_gather_with_grad_and_the_bug(results):
