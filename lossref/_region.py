@@ -85,7 +85,7 @@ As in torch, ``'mean'`` of no entries (an empty batch) is NaN.
 
 **Across processes.** With ``sync`` (:mod:`lossref.distributed`), ``per_image=False`` sums the
 statistics (TP, FP, FN, the counted pixels, the cross-entropy terms) over every process's images,
-one all-reduce per call of :func:`batch_sums` (one for Dice, two for Dice+BCE and Combo), so every
+one all-reduce per call of ``batch_sums`` (one for Dice, two for Dice+BCE and Combo), so every
 process computes the batch's per-class losses, the same on every process, and reduces them locally;
 Lovász's batch extension sorts the errors of every process's images, gathered. ``per_image=True``
 keeps each image's loss and reduces over every process's images.
